@@ -1,0 +1,1 @@
+"""Benchmarks for policyeng: `python benchmarks/run.py` (see README.md)."""

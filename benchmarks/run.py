@@ -1,0 +1,824 @@
+#!/usr/bin/env python3
+"""policyeng benchmark: ratios measured in one run.
+
+    python benchmarks/run.py            # full run (< 5 minutes on 2 cores)
+    python benchmarks/run.py --quick    # 100 and 1,000 entries, ~20 s smoke test
+    python benchmarks/run.py --sizes 1000,10000 --repeat 5
+
+Every number printed next to a target is a *ratio* of two things timed in
+this same run on this same machine (medians of repeated runs after a
+warm-up), so results from different machines can be compared.  Sections:
+
+1. in-process selection: compiled policy vs a hand-written floor, jmespath
+   and cel-python, on synthetic and real catalogs -- and all must pick the
+   same model (a mismatch is printed loudly and the exit code is 1);
+2. parse + check + compile of a ~100-character policy, new text and cached;
+3. the whole command as a fresh process vs jq and vs `python -c "import json"`;
+4. scaling: µs per entry of load_catalog and of selection, 100 -> 100,000;
+5. peak RSS of load_catalog vs json.load of a 100,000-entry file.
+
+Exit codes: 0 done (targets missed are reported, not fatal); 1 a pick
+mismatch or an engine error; 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.baselines import POLICIES, BenchPolicy  # noqa: E402
+from benchmarks.synthetic import DEFAULT_SEED, write_catalog  # noqa: E402
+
+REAL_CATALOG_DIR = REPO.parent / "shared" / "catalogs"
+FULL_SIZES = (100, 1_000, 10_000, 100_000)
+QUICK_SIZES = (100, 1_000)
+TARGET_SIZE = 10_000  # the size the selection and process targets are defined at
+BIG = 10_000  # rows above this size use fewer repeats
+
+perf = time.perf_counter
+
+
+# ---------------------------------------------------------------------------
+# timing
+# ---------------------------------------------------------------------------
+
+def bench(fn: Callable[[], Any], repeat: int, *, warmup: int = 1, min_sample: float = 0.002,
+          budget: Optional[float] = None) -> float:
+    """Median seconds per call of `fn` over `repeat` samples, after `warmup` calls.
+
+    Calls too fast for the clock are batched so each sample lasts at least
+    `min_sample` seconds; `budget` (seconds) lowers the repeat count of slow
+    calls so one row cannot eat the whole run.
+    """
+    t0 = perf()
+    for _ in range(max(1, warmup)):
+        fn()
+    single = (perf() - t0) / max(1, warmup)
+    number = 1 if single >= min_sample else max(1, math.ceil(min_sample / max(single, 1e-7)))
+    if budget is not None and single * number * repeat > budget:
+        repeat = max(1, int(budget / max(single * number, 1e-9)))
+    samples = []
+    for _ in range(repeat):
+        t = perf()
+        for _ in range(number):
+            fn()
+        samples.append((perf() - t) / number)
+    return statistics.median(samples)
+
+
+@dataclass
+class ProcResult:
+    seconds: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def bench_proc(cmd: Sequence[str], repeat: int, *, env: Optional[dict] = None, warmup: int = 1,
+               cwd: Optional[str] = None) -> ProcResult:
+    """Median wall time of a fresh process running `cmd` (after `warmup` runs)."""
+    last = None
+    for _ in range(max(1, warmup)):
+        last = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
+    samples = []
+    for _ in range(repeat):
+        t = perf()
+        last = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
+        samples.append(perf() - t)
+    assert last is not None
+    return ProcResult(statistics.median(samples), last.returncode, last.stdout, last.stderr)
+
+
+# ---------------------------------------------------------------------------
+# formatting
+# ---------------------------------------------------------------------------
+
+def fmt_time(s: Optional[float]) -> str:
+    if s is None:
+        return "-"
+    us = s * 1e6
+    if us < 1000:
+        return f"{us:.3g} µs" if us >= 1 else f"{us:.2f} µs"
+    if us < 1e6:
+        return f"{us / 1000:.3g} ms"
+    return f"{us / 1e6:.3g} s"
+
+
+def fmt_ratio(r: Optional[float]) -> str:
+    if r is None:
+        return "-"
+    return f"{r:.3g}×" if r < 100 else f"{r:.0f}×"
+
+
+def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], notes: Sequence[str] = ()) -> None:
+    print()
+    print(title)
+    print("=" * len(title))
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    line = "  ".join(h.ljust(widths[i]) for i, h in enumerate(headers))
+    print(line.rstrip())
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip())
+    for n in notes:
+        print(f"  note: {n}")
+    sys.stdout.flush()
+
+
+def progress(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def short(name: Optional[str], width: int = 44) -> str:
+    if name is None:
+        return "(none)"
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+# ---------------------------------------------------------------------------
+# bookkeeping
+# ---------------------------------------------------------------------------
+
+@dataclass
+class Target:
+    what: str
+    measured: str
+    target: str
+    ok: Optional[bool]  # None: could not be measured
+    where: str = ""
+
+
+@dataclass
+class Run:
+    targets: list[Target] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # mismatches and engine errors
+    notes: list[str] = field(default_factory=list)
+
+    def fail(self, msg: str) -> None:
+        self.failures.append(msg)
+        bar = "!" * 78
+        print(f"\n{bar}\nMISMATCH / ERROR: {msg}\n{bar}", flush=True)
+        print(f"MISMATCH / ERROR: {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# the engine (optional until it exists), jmespath, cel
+# ---------------------------------------------------------------------------
+
+def import_engine(run: Run):
+    try:
+        import policyeng  # noqa: F401
+
+        policyeng.compile  # noqa: B018 -- the API the benchmark needs
+        policyeng.load_catalog  # noqa: B018
+        return policyeng
+    except Exception as exc:  # noqa: BLE001 -- report whatever is wrong and carry on
+        run.notes.append(f"policyeng not importable ({type(exc).__name__}: {exc}); engine rows skipped")
+        return None
+
+
+class PlainCatalog:
+    """Stand-in for policyeng.Catalog when the engine is absent: json.load only."""
+
+    def __init__(self, path: str) -> None:
+        with open(path, encoding="utf-8") as f:
+            self.entries = json.load(f)
+
+
+def load_quietly(loader: Callable[[str], Any], path: str) -> tuple[Any, int]:
+    """Load a catalog, swallowing its warnings (counted) so they do not mix into the table."""
+    buf = io.StringIO()
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(buf):
+        warnings.simplefilter("always")
+        cat = loader(path)
+    n_warn = len(caught) + sum(1 for line in buf.getvalue().splitlines() if line.strip())
+    return cat, n_warn
+
+
+def selection_name(sel: Any) -> Optional[str]:
+    if sel is None:
+        return None
+    return getattr(sel, "model_name", None)
+
+
+def engine_pick(policy: Any, catalog: Any) -> tuple[Optional[str], Optional[str]]:
+    """(model_name or None, error text or None) of one compiled selection."""
+    try:
+        return selection_name(policy.select(catalog)), None
+    except Exception as exc:  # noqa: BLE001
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def try_cel(run: Run):
+    try:
+        import celpy
+
+        env = celpy.Environment()
+        env.program(env.compile("1 + 1 == 2")).evaluate({})
+        return celpy
+    except Exception as exc:  # noqa: BLE001 -- any install or import problem: skip CEL
+        run.notes.append(f"cel-python unavailable ({type(exc).__name__}: {exc}); `pip install cel-python` to add it; CEL columns skipped")
+        return None
+
+
+def try_jmespath(run: Run):
+    try:
+        import jmespath
+
+        return jmespath
+    except Exception as exc:  # noqa: BLE001
+        run.notes.append(f"jmespath unavailable ({exc}); `pip install jmespath`; jmespath columns skipped")
+        return None
+
+
+# ---------------------------------------------------------------------------
+# section 1 + the selection half of section 4
+# ---------------------------------------------------------------------------
+
+@dataclass
+class CatalogCase:
+    label: str
+    path: str
+    synthetic_size: Optional[int]  # None for a real catalog
+
+
+def section_selection(run: Run, args, engine, cases: list[CatalogCase], jm, celpy) -> dict:
+    """Returns {(label, policy): engine seconds}, {label: (n_entries, catalog)} for later sections."""
+    headers = ["catalog", "entries", "policy", "floor", "policyeng", "peng/floor", "jmespath",
+               "jmes/peng", "cel", "cel/peng", "pick (all agree)"]
+    rows: list[list[str]] = []
+    notes: list[str] = []
+    timings: dict[tuple[str, str], dict[str, Optional[float]]] = {}
+    loaded: dict[str, tuple[int, Any]] = {}
+    cel_env = celpy.Environment() if celpy else None
+    cel_skipped = []
+
+    for case in cases:
+        progress(f"selection: loading {case.label}")
+        loader = engine.load_catalog if engine else PlainCatalog
+        try:
+            cat, n_warn = load_quietly(loader, case.path)
+        except Exception as exc:  # noqa: BLE001
+            run.fail(f"load_catalog({case.path}) raised {type(exc).__name__}: {exc}")
+            continue
+        entries = cat.entries
+        n = len(entries)
+        loaded[case.label] = (n, cat)
+        if n_warn:
+            notes.append(f"{case.label}: load_catalog emitted {n_warn} warning(s) (invalid or duplicate entries skipped)")
+        big = n > BIG
+        rep = min(args.repeat, 3) if big else args.repeat
+        plain_entries = [dict(e) for e in entries]  # jmespath/cel want plain dicts
+        cel_entries = celpy.json_to_cel(plain_entries) if (celpy and n <= args.cel_max) else None
+
+        for pol in POLICIES:
+            progress(f"selection: {case.label} {pol.name}")
+            t: dict[str, Optional[float]] = {"floor": None, "engine": None, "jmes": None, "cel": None}
+            picks: dict[str, Optional[str]] = {}
+
+            picks["floor"] = pol.floor(entries)
+            t["floor"] = bench(lambda: pol.floor(entries), rep)
+
+            if engine:
+                try:
+                    compiled = engine.compile(pol.text)
+                except Exception as exc:  # noqa: BLE001
+                    run.fail(f"policyeng.compile({pol.name}) raised {type(exc).__name__}: {exc}")
+                    compiled = None
+                if compiled is not None:
+                    name, err = engine_pick(compiled, cat)
+                    if err and picks["floor"] is not None:
+                        run.fail(f"{case.label} {pol.name}: policyeng select raised {err} (floor picks {picks['floor']})")
+                    elif err:
+                        notes.append(f"{case.label} {pol.name}: nothing matches; policyeng raised {err.split(':')[0]}")
+                    picks["policyeng"] = name
+                    if err is None:
+                        t["engine"] = bench(lambda: compiled.select(cat), rep)
+                    elif picks["floor"] is None:  # nothing matches and the engine says so by raising
+                        t["engine"] = bench(lambda: engine_pick(compiled, cat), rep)
+
+            if jm:
+                expr = jm.compile(pol.jmespath)
+                picks["jmespath"] = expr.search(plain_entries)
+                t["jmes"] = bench(lambda: expr.search(plain_entries), rep, budget=20)
+
+            if cel_entries is not None:
+                prog = cel_env.program(cel_env.compile(f"entries.filter(e, {pol.cel_filter}).map(e, e.model_name)"))
+                by_name = {e["model_name"]: e for e in plain_entries}
+                activation = {"entries": cel_entries}
+
+                def cel_select(prog=prog, by_name=by_name, activation=activation, pol=pol):
+                    cands = [by_name[str(m)] for m in prog.evaluate(activation)]
+                    return min(cands, key=pol.rank_key)["model_name"] if cands else None
+
+                picks["cel"] = cel_select()
+                t["cel"] = bench(cel_select, min(rep, 3), budget=10)
+            elif celpy and pol is POLICIES[0]:
+                cel_skipped.append(case.label)
+
+            distinct = {v for v in picks.values()}
+            if len(distinct) > 1:
+                run.fail(f"{case.label} {pol.name}: picks differ: " + ", ".join(f"{k}={v!r}" for k, v in picks.items()))
+                pick_cell = "MISMATCH " + "; ".join(f"{k}={short(v, 30)}" for k, v in picks.items())
+            else:
+                pick_cell = short(picks["floor"])
+
+            timings[(case.label, pol.name)] = t
+            rows.append([
+                case.label, f"{n:,}", pol.name, fmt_time(t["floor"]), fmt_time(t["engine"]),
+                fmt_ratio(ratio(t["engine"], t["floor"])), fmt_time(t["jmes"]),
+                fmt_ratio(ratio(t["jmes"], t["engine"])), fmt_time(t["cel"]),
+                fmt_ratio(ratio(t["cel"], t["engine"])), pick_cell,
+            ])
+
+    if cel_skipped:
+        notes.append(f"cel-python (~0.7 ms/entry) runs only on catalogs of ≤ {args.cel_max:,} entries (--cel-max); skipped on: {', '.join(cel_skipped)}")
+    notes.append("floor = list comprehension + min, same semantics; peng/floor ≤ 1.5× and jmes/peng ≥ 20× are the targets (at 10,000)")
+    notes.append("cel: CEL filter (entries.filter) + the floor's ranking key in Python (CEL cannot sort)")
+    print_table("1. In-process selection (catalog already loaded; median per selection)", headers, rows, notes)
+
+    # Targets at 10,000 entries (or the nearest synthetic size measured).
+    syn = [c for c in cases if c.synthetic_size is not None and c.label in loaded]
+    if syn and engine:
+        at = min(syn, key=lambda c: (abs(math.log10(c.synthetic_size) - math.log10(TARGET_SIZE)), -c.synthetic_size))
+        where = "" if at.synthetic_size == TARGET_SIZE else f"measured at {at.synthetic_size:,}, target is for 10,000"
+        for pol in POLICIES:
+            t = timings.get((at.label, pol.name))
+            if not t:
+                continue
+            r = ratio(t["engine"], t["floor"])
+            run.targets.append(Target(f"compiled selection vs floor, {pol.name} @ {at.synthetic_size:,}",
+                                      fmt_ratio(r), "≤ 1.5×", None if r is None else r <= 1.5, where))
+            r = ratio(t["jmes"], t["engine"])
+            run.targets.append(Target(f"compiled selection faster than jmespath, {pol.name} @ {at.synthetic_size:,}",
+                                      fmt_ratio(r), "≥ 20×", None if r is None else r >= 20, where))
+    return {"timings": timings, "loaded": loaded}
+
+
+# ---------------------------------------------------------------------------
+# section 2: compile
+# ---------------------------------------------------------------------------
+
+COMPILE_TEXT = POLICIES[1].text  # P2, ~115 characters
+
+
+def find_uncached(engine) -> tuple[Optional[Callable[[str], Any]], str]:
+    """The engine's own uncached compile, if it exposes one (for an info row)."""
+    import importlib
+
+    for modname in ("policyeng", "policyeng.engine", "policyeng.compiler"):
+        try:
+            mod = importlib.import_module(modname)
+        except Exception:  # noqa: BLE001
+            continue
+        for attr in ("compile_uncached", "_compile_uncached"):
+            fn = getattr(mod, attr, None)
+            if callable(fn):
+                return fn, f"{modname}.{attr}"
+    wrapped = getattr(engine.compile, "__wrapped__", None)  # functools.lru_cache
+    if callable(wrapped):
+        return wrapped, "policyeng.compile.__wrapped__"
+    return None, ""
+
+
+def section_compile(run: Run, args, engine, cli_env: dict) -> None:
+    headers = ["what", "median", "target", ""]
+    rows: list[list[str]] = []
+    notes = [f"policy ({len(COMPILE_TEXT)} chars): {COMPILE_TEXT}",
+             "new text = the public policyeng.compile on a text never seen before (a different numeric literal each call)"]
+    if engine is None:
+        print_table("2. Parse + check + compile", headers, [["policyeng not importable", "-", "-", ""]])
+        return
+    progress("compile")
+    counter = iter(range(1, 10**9))
+
+    def new_text() -> str:
+        return COMPILE_TEXT.replace("32k", str(32_000 + next(counter)))
+
+    try:
+        engine.compile(COMPILE_TEXT)
+        engine.compile(new_text())
+    except Exception as exc:  # noqa: BLE001
+        run.fail(f"policyeng.compile raised {type(exc).__name__}: {exc}")
+        return
+
+    # Fresh texts, prepared outside the timed region; one text per call.
+    batch = 50
+    samples = []
+    for _ in range(max(3, args.repeat)):
+        texts = [new_text() for _ in range(batch)]
+        t = perf()
+        for s in texts:
+            engine.compile(s)
+        samples.append((perf() - t) / batch)
+    uncached = statistics.median(samples)
+    ok = uncached <= 200e-6
+    rows.append(["compile, first time (new text)", fmt_time(uncached), "≤ 200 µs", "PASS" if ok else "MISS"])
+    run.targets.append(Target("compile uncached (new ~100-char text)", fmt_time(uncached), "≤ 200 µs", ok))
+
+    fn, fn_name = find_uncached(engine)
+    if fn is not None:
+        try:
+            fn(COMPILE_TEXT)
+            t_int = bench(lambda: fn(COMPILE_TEXT), args.repeat)
+            rows.append([f"internal uncached path {fn_name}", fmt_time(t_int), "(info)", ""])
+        except Exception as exc:  # noqa: BLE001
+            notes.append(f"{fn_name}(text) raised {type(exc).__name__}: {exc}; not timed")
+
+    cached = bench(lambda: engine.compile(COMPILE_TEXT), args.repeat)
+    ok = cached <= 5e-6
+    rows.append(["compile, cached (same text again)", fmt_time(cached), "≤ 5 µs", "PASS" if ok else "MISS"])
+    run.targets.append(Target("compile cached (same text)", fmt_time(cached), "≤ 5 µs", ok))
+
+    # Cold: a fresh interpreter, import + the first compile (builds the parser).
+    code = ("import time, sys; t0 = time.perf_counter(); import policyeng; t1 = time.perf_counter();"
+            " policyeng.compile(sys.argv[1]); t2 = time.perf_counter(); print(t1 - t0, t2 - t1)")
+    imp, first = [], []
+    for _ in range(3 if args.quick else 5):
+        out = subprocess.run([sys.executable, "-c", code, COMPILE_TEXT], capture_output=True, text=True, env=cli_env)
+        if out.returncode != 0:
+            notes.append(f"cold compile subprocess failed: {out.stderr.strip().splitlines()[-1:]}")
+            break
+        a, b = out.stdout.split()
+        imp.append(float(a))
+        first.append(float(b))
+    if imp:
+        rows.append(["fresh process: import policyeng", fmt_time(statistics.median(imp)), "(info)", ""])
+        rows.append(["fresh process: first compile (parser build)", fmt_time(statistics.median(first)), "(info)", ""])
+    print_table("2. Parse + check + compile (median per compile)", headers, rows, notes)
+
+
+# ---------------------------------------------------------------------------
+# section 3: whole command as a fresh process
+# ---------------------------------------------------------------------------
+
+POLICY_FILE_TEMPLATE = """\
+# generated by benchmarks/run.py
+version: 1
+catalog: builtin
+policies:
+  chat-{i}:
+    description: Cheapest healthy tool-calling chat model (variant {i})
+    where: supports tool_use and output_per_mtok < {price} and healthy
+    order_by: [output_per_mtok, context_window desc]
+    fallback: general-{i}
+  long-context-{i}:
+    where: category in ["text", "code", "reasoning"] and context_window >= {ctx}k and not supports vision
+    order_by: [3 * input_per_mtok + output_per_mtok]
+    fallback: [general-{i}]
+  embed-{i}:
+    where: supports embeddings and healthy
+    order_by: [input_per_mtok]
+  general-{i}:
+    where: supports chat and healthy
+"""
+
+
+def cli_command(engine) -> tuple[list[str], dict]:
+    env = dict(os.environ)
+    exe = shutil.which("policyeng")
+    if exe:
+        return [exe], env
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return [sys.executable, "-m", "policyeng"], env
+
+
+def section_process(run: Run, args, engine, cases: list[CatalogCase], tmp: Path) -> None:
+    headers = ["what", "entries", "policy", "median", "vs", "baseline", "ratio", "target", ""]
+    rows: list[list[str]] = []
+    notes: list[str] = []
+    cli, env = cli_command(engine)
+    notes.append(f"policyeng command: {' '.join(cli)}")
+    have_jq = shutil.which("jq") is not None
+    if not have_jq:
+        notes.append("jq not on PATH: jq rows skipped")
+    probe = subprocess.run(cli + ["--help"], capture_output=True, text=True, env=env)
+    cli_ok = probe.returncode == 0
+    if not cli_ok:
+        notes.append(f"`{' '.join(cli)} --help` exited {probe.returncode}: policyeng process rows skipped "
+                     f"({(probe.stderr.strip().splitlines() or [''])[-1][:120]})")
+    proc_rep = args.proc_repeat
+    json_floor_code = "import json, sys; json.load(open(sys.argv[1]))"
+
+    sizes = [c for c in cases if c.synthetic_size in (1_000, 10_000)]
+    if not sizes:
+        notes.append("no 1,000 or 10,000 synthetic size in --sizes: per-file rows skipped")
+    policies = POLICIES if not args.quick else POLICIES[:1]
+    for case in sizes:
+        with open(case.path, encoding="utf-8") as f:
+            raw = json.load(f)
+        floor_json = bench_proc([sys.executable, "-c", json_floor_code, case.path], proc_rep, env=env)
+        rows.append(["python -c 'json.load(FILE)'", f"{case.synthetic_size:,}", "-", fmt_time(floor_json.seconds),
+                     "", "", "", "(floor)", ""])
+        for pol in policies:
+            progress(f"process: {case.label} {pol.name}")
+            expected = pol.floor(raw)
+            jq_res = None
+            if have_jq:
+                jq_res = bench_proc(["jq", "-c", pol.jq, case.path], proc_rep)
+                jq_pick = json.loads(jq_res.stdout) if jq_res.returncode == 0 else f"<jq exit {jq_res.returncode}>"
+                if jq_pick != expected:
+                    run.fail(f"{case.label} {pol.name}: jq picks {jq_pick!r}, floor picks {expected!r}")
+                rows.append([f"jq '{pol.name} filter | sort_by'", f"{case.synthetic_size:,}", pol.name,
+                             fmt_time(jq_res.seconds), "", "", "", "", ""])
+            if not cli_ok:
+                continue
+            res = bench_proc(cli + ["select", pol.text, "--catalog", case.path, "--json"], proc_rep, env=env)
+            if res.returncode not in (0, 1):
+                run.fail(f"policyeng select {pol.name} --catalog {case.label} exited {res.returncode}: {res.stderr.strip()[:300]}")
+                continue
+            try:
+                got = json.loads(res.stdout)["model_name"] if res.returncode == 0 else None
+            except (ValueError, KeyError, TypeError) as exc:
+                run.fail(f"policyeng select --json output unreadable ({exc}): {res.stdout[:200]!r}")
+                continue
+            if got != expected:
+                run.fail(f"{case.label} {pol.name}: `policyeng select` picks {got!r}, floor picks {expected!r}")
+            r_jq = ratio(res.seconds, jq_res.seconds) if jq_res else None
+            is_target = case.synthetic_size == TARGET_SIZE or (args.quick and case is sizes[-1])
+            verdict = ""
+            if is_target and r_jq is not None:
+                verdict = "PASS" if r_jq <= 1.0 else "MISS"
+                where = "" if case.synthetic_size == TARGET_SIZE else f"measured at {case.synthetic_size:,}, target is for 10,000"
+                run.targets.append(Target(f"`policyeng select` process vs jq, {pol.name} @ {case.synthetic_size:,}",
+                                          fmt_ratio(r_jq), "≤ 1× jq", r_jq <= 1.0, where))
+            rows.append([f"policyeng select --catalog FILE --json", f"{case.synthetic_size:,}", pol.name,
+                         fmt_time(res.seconds), "jq", fmt_time(jq_res.seconds) if jq_res else "-",
+                         fmt_ratio(r_jq), "≤ 1×" if is_target else "", verdict])
+            rows.append(["", "", "", "", "json.load", fmt_time(floor_json.seconds),
+                         fmt_ratio(ratio(res.seconds, floor_json.seconds)), "", ""])
+
+    # builtin catalog vs bare interpreter + json
+    progress("process: builtin")
+    imp_json = bench_proc([sys.executable, "-c", "import json"], proc_rep, env=env)
+    rows.append(["python -c 'import json'", "-", "-", fmt_time(imp_json.seconds), "", "", "", "(floor)", ""])
+    if cli_ok:
+        res = bench_proc(cli + ["select", POLICIES[0].text, "--catalog", "builtin"], proc_rep, env=env)
+        if res.returncode not in (0, 1):
+            run.fail(f"policyeng select P1 --catalog builtin exited {res.returncode}: {res.stderr.strip()[:300]}")
+        else:
+            r = ratio(res.seconds, imp_json.seconds)
+            ok = r is not None and r <= 2.0
+            rows.append(["policyeng select P1 --catalog builtin", "builtin", "P1", fmt_time(res.seconds),
+                         "import json", fmt_time(imp_json.seconds), fmt_ratio(r), "≤ 2×", "PASS" if ok else "MISS"])
+            run.targets.append(Target("`policyeng select` on builtin vs python -c 'import json'", fmt_ratio(r), "≤ 2×", ok))
+
+        # policyeng check DIR (20 policy files)
+        has_check = subprocess.run(cli + ["check", "--help"], capture_output=True, text=True, env=env).returncode == 0
+        if not has_check:
+            rows.append(["policyeng check DIR (20 files)", "-", "-", "skipped: check not available", "", "", "", "", ""])
+        else:
+            pdir = tmp / "policies"
+            pdir.mkdir(exist_ok=True)
+            for i in range(20):
+                (pdir / f"team-{i:02d}.yaml").write_text(
+                    POLICY_FILE_TEMPLATE.format(i=i, price=round(0.5 + i * 0.25, 2), ctx=8 + 4 * i), encoding="utf-8")
+            progress("process: check")
+            res = bench_proc(cli + ["check", str(pdir)], proc_rep, env=env)
+            if res.returncode not in (0, 1):
+                notes.append(f"policyeng check exited {res.returncode}: {(res.stderr.strip().splitlines() or [''])[-1][:200]}")
+            rows.append([f"policyeng check DIR (20 files, exit {res.returncode})", "builtin", "-", fmt_time(res.seconds),
+                         "import json", fmt_time(imp_json.seconds), fmt_ratio(ratio(res.seconds, imp_json.seconds)),
+                         "(info)", ""])
+    notes.append(f"median wall time of a fresh process, {proc_rep} runs after 1 warm-up; picks checked against the floor")
+    print_table("3. Whole command as a fresh process", headers, rows, notes)
+
+
+# ---------------------------------------------------------------------------
+# section 4: scaling
+# ---------------------------------------------------------------------------
+
+def section_scaling(run: Run, args, engine, cases: list[CatalogCase], sel: dict) -> None:
+    syn = sorted((c for c in cases if c.synthetic_size is not None and c.label in sel["loaded"]),
+                 key=lambda c: c.synthetic_size)
+    headers = ["entries", "json.load", "load_catalog", "load/json", "select P1", "select P2", "select P3", "floor P1"]
+    rows: list[list[str]] = []
+    per: dict[str, list[float]] = {"json": [], "load": [], "P1": [], "P2": [], "P3": [], "floorP1": []}
+    for case in syn:
+        n = case.synthetic_size
+        progress(f"scaling: load {case.label}")
+
+        def jload(path=case.path):
+            with open(path, encoding="utf-8") as f:
+                return json.load(f)
+
+        rep = min(args.repeat, 3) if n > BIG else args.repeat
+        t_json = bench(jload, rep, budget=15)
+        t_load = None
+        if engine:
+            t_load = bench(lambda: load_quietly(engine.load_catalog, case.path), rep, budget=30)
+        cells = [f"{n:,}", f"{t_json / n * 1e6:.3g} µs", "-" if t_load is None else f"{t_load / n * 1e6:.3g} µs",
+                 fmt_ratio(ratio(t_load, t_json))]
+        per["json"].append(t_json / n)
+        if t_load is not None:
+            per["load"].append(t_load / n)
+        for pol in POLICIES:
+            t = sel["timings"].get((case.label, pol.name), {}).get("engine")
+            cells.append("-" if t is None else f"{t / n * 1e6:.3g} µs")
+            if t is not None:
+                per[pol.name].append(t / n)
+        tf = sel["timings"].get((case.label, "P1"), {}).get("floor")
+        cells.append("-" if tf is None else f"{tf / n * 1e6:.3g} µs")
+        if tf is not None:
+            per["floorP1"].append(tf / n)
+        rows.append(cells)
+
+    def flat(key: str) -> str:
+        v = per[key]
+        return fmt_ratio(v[-1] / v[0]) if len(v) >= 2 and v[0] else "-"
+
+    if len(syn) >= 2:
+        rows.append([f"largest/smallest", flat("json"), flat("load"), "", flat("P1"), flat("P2"), flat("P3"), flat("floorP1")])
+    print_table("4. Scaling: time per entry (should be flat)", headers, rows,
+                ["load_catalog = JSON parse + validation + derived fields; select = compiled Policy.select on the loaded catalog",
+                 "small catalogs carry fixed per-call costs, so a ratio well below 1× means overhead at 100, not a problem at 100,000"])
+
+
+# ---------------------------------------------------------------------------
+# section 5: memory
+# ---------------------------------------------------------------------------
+
+MEM_BASE = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+MEM_JSON = ("import resource, json, sys\nwith open(sys.argv[1], encoding='utf-8') as f: d = json.load(f)\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+MEM_IMPORT = "import resource, policyeng; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+MEM_ENGINE = ("import resource, sys, policyeng\nc = policyeng.load_catalog(sys.argv[1])\nassert len(c.entries) > 0\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+
+
+# Linux keeps ru_maxrss across fork and exec, so a child started straight
+# from this (large) process would report *our* peak.  A small launcher
+# process starts each measured child instead; the child then reports its own
+# resource.getrusage(RUSAGE_SELF).ru_maxrss, floored at the launcher's ~10 MiB.
+MEM_LAUNCHER = ("import subprocess, sys\n"
+                "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+                "sys.stdout.write(r.stdout); sys.stderr.write(r.stderr); sys.exit(r.returncode)")
+
+
+def peak_rss_kb(code: str, path: str, env: dict) -> Optional[int]:
+    out = subprocess.run([sys.executable, "-c", MEM_LAUNCHER, sys.executable, "-c", code, path],
+                         capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        progress(f"memory subprocess failed: {out.stderr.strip()[-300:]}")
+        return None
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def section_memory(run: Run, args, engine, cases: list[CatalogCase]) -> None:
+    syn = [c for c in cases if c.synthetic_size is not None]
+    headers = ["what", "entries", "peak RSS", "ratio", "target", ""]
+    if not syn:
+        return
+    case = max(syn, key=lambda c: c.synthetic_size)
+    n = case.synthetic_size
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    progress(f"memory: {case.label}")
+    base = peak_rss_kb(MEM_BASE, case.path, env)
+    js = peak_rss_kb(MEM_JSON, case.path, env)
+    rows = [["python (nothing loaded)", "-", f"{base / 1024:.1f} MiB" if base else "-", "", "", ""],
+            ["json.load(FILE)", f"{n:,}", f"{js / 1024:.1f} MiB" if js else "-", "", "(floor)", ""]]
+    notes = [f"peak RSS (ru_maxrss) of a fresh process; file size {os.path.getsize(case.path) / 1e6:.1f} MB"]
+    if n != 100_000:
+        notes.append(f"measured at {n:,} entries; the target is for 100,000")
+    if engine:
+        imp = peak_rss_kb(MEM_IMPORT, case.path, env)
+        eng = peak_rss_kb(MEM_ENGINE, case.path, env)
+        if eng is None:
+            run.fail("load_catalog in the memory subprocess failed")
+        else:
+            r = ratio(eng, js)
+            ok = r is not None and r <= 3.0
+            if imp:
+                rows.append(["import policyeng (nothing loaded)", "-", f"{imp / 1024:.1f} MiB", "", "", ""])
+            rows.append(["policyeng.load_catalog(FILE)", f"{n:,}", f"{eng / 1024:.1f} MiB", fmt_ratio(r), "≤ 3×",
+                         "PASS" if ok else "MISS"])
+            if imp and base and js:
+                notes.append("above each process's own start-up: "
+                             f"load_catalog {(eng - imp) / 1024:.1f} MiB vs json.load {(js - base) / 1024:.1f} MiB "
+                             f"= {fmt_ratio(ratio(eng - imp, js - base))}")
+            where = "" if n == 100_000 else f"measured at {n:,}, target is for 100,000"
+            run.targets.append(Target(f"peak RSS of load_catalog vs json.load @ {n:,}", fmt_ratio(r), "≤ 3×", ok, where))
+    print_table("5. Memory: peak RSS of loading the largest catalog", headers, rows, notes)
+
+
+# ---------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------
+
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python benchmarks/run.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="sizes 100 and 1,000 only, few repeats (~20 s smoke test)")
+    p.add_argument("--sizes", help="comma-separated synthetic catalog sizes (default 100,1000,10000,100000)")
+    p.add_argument("--repeat", type=int, help="timed samples per row (default 7, --quick 3; rows over 10,000 entries use at most 3)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the synthetic catalogs")
+    p.add_argument("--cel-max", type=int, help="largest catalog cel-python runs on (default 1000, --quick 100)")
+    p.add_argument("--no-real", action="store_true", help="skip the real catalogs in ../shared/catalogs")
+    args = p.parse_args(argv)
+    if args.sizes:
+        try:
+            args.sizes = sorted({int(s.replace("_", "").replace(",", "")) for s in args.sizes.split(",") if s.strip()})
+        except ValueError:
+            p.error("--sizes wants comma-separated integers, e.g. 100,1000")
+        if not args.sizes or min(args.sizes) < 1:
+            p.error("--sizes must be positive")
+    else:
+        args.sizes = list(QUICK_SIZES if args.quick else FULL_SIZES)
+    if args.repeat is None:
+        args.repeat = 3 if args.quick else 7
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
+    if args.cel_max is None:
+        args.cel_max = 100 if args.quick else 1_000
+    args.proc_repeat = max(1, min(args.repeat, 3 if args.quick else 5))
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    run = Run()
+    started = perf()
+    engine = import_engine(run)
+    jm = try_jmespath(run)
+    celpy = try_cel(run)
+
+    print(f"policyeng benchmark — python {sys.version.split()[0]}, {os.cpu_count()} CPU(s), "
+          f"sizes {', '.join(f'{s:,}' for s in args.sizes)}, repeat {args.repeat}"
+          f"{' (quick)' if args.quick else ''}, seed {args.seed}")
+    if engine is not None:
+        print(f"policyeng from {Path(engine.__file__).parent}")
+
+    with tempfile.TemporaryDirectory(prefix="policyeng-bench-") as tmpname:
+        tmp = Path(tmpname)
+        cases: list[CatalogCase] = []
+        for n in args.sizes:
+            progress(f"generating {n:,}-entry catalog")
+            path = tmp / f"synthetic-{n}.json"
+            write_catalog(path, n, args.seed)
+            cases.append(CatalogCase(f"synthetic-{n}", str(path), n))
+        real: list[CatalogCase] = []
+        if args.quick or args.no_real:
+            run.notes.append("real catalogs skipped (--quick / --no-real)")
+        elif not REAL_CATALOG_DIR.is_dir():
+            run.notes.append(f"real catalogs skipped: {REAL_CATALOG_DIR} not found")
+        else:
+            for path in sorted(REAL_CATALOG_DIR.glob("*.json")):
+                real.append(CatalogCase(path.stem, str(path), None))
+            if not real:
+                run.notes.append(f"real catalogs skipped: no *.json in {REAL_CATALOG_DIR}")
+
+        sel = section_selection(run, args, engine, cases + real, jm, celpy)
+        cli_env = dict(os.environ)
+        cli_env["PYTHONPATH"] = str(REPO) + (os.pathsep + cli_env["PYTHONPATH"] if cli_env.get("PYTHONPATH") else "")
+        section_compile(run, args, engine, cli_env)
+        section_process(run, args, engine, cases, tmp)
+        section_scaling(run, args, engine, cases, sel)
+        section_memory(run, args, engine, cases)
+
+    rows = []
+    for t in run.targets:
+        verdict = "n/a" if t.ok is None else ("PASS" if t.ok else "MISS")
+        rows.append([t.what, t.measured, t.target, verdict, t.where])
+    print_table("Targets", ["target", "measured", "wanted", "", "where"], rows or [["(none measured)", "", "", "", ""]],
+                run.notes)
+    missed = [t for t in run.targets if t.ok is False]
+    print(f"\n{len(run.targets) - len(missed)} of {len(run.targets)} targets met; "
+          f"{len(run.failures)} mismatch/error(s); {perf() - started:.1f} s")
+    if run.failures:
+        print("\nFAILED — picks differ or the engine errored:")
+        for f in run.failures:
+            print(f"  - {f}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""Catalog sources, entry validation and the derived fields every entry gets.
+
+A catalog is the ``GET /api/models`` array. Each entry is validated against
+``schemas/catalog.schema.json``; an invalid entry is skipped with one
+``CatalogWarning`` naming it (or, with ``strict=True``, the whole load fails),
+so one bad entry upstream never takes a deployment down and never goes unseen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .errors import CatalogError, CatalogWarning
+
+PACKAGE_DIR = Path(__file__).parent
+BUILTIN_PATH = PACKAGE_DIR / "data" / "builtin.json"
+BUILTIN_META_PATH = PACKAGE_DIR / "data" / "builtin.meta.json"
+
+#: category -> endpoint, from the provider's model discovery page.
+ENDPOINTS = {
+    "text": "/v1/chat/completions",
+    "code": "/v1/chat/completions",
+    "reasoning": "/v1/chat/completions",
+    "multimodal": "/v1/chat/completions",
+    "vision": "/v1/chat/completions",
+    "embedding": "/v1/embeddings",
+    "image": "/v1/images/generations",
+    "video": "/v1/videos/generations",
+    "audio": "/v1/audio/speech",
+}
+TRANSCRIPTION_ENDPOINT = "/v1/audio/transcriptions"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An entry left out of the catalog, and why."""
+
+    index: int
+    model_name: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        name = f" {self.model_name!r}" if self.model_name else ""
+        return f"entry [{self.index}]{name}: {self.reason}"
+
+
+@dataclass
+class Catalog:
+    """Validated entries (dicts, with derived ``endpoint``/``healthy``) and their provenance."""
+
+    entries: list[dict[str, Any]]
+    source: str
+    sha256: str
+    fetched_at: str | None = None
+    stale: bool = False
+    skipped: list[Skipped] = field(default_factory=list)
+    live_known: bool = False
+    _by_name: dict[str, dict] | None = field(default=None, repr=False, compare=False)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, model_name: str) -> dict[str, Any] | None:
+        """The entry with this ``model_name``, or None."""
+        if self._by_name is None:
+            self._by_name = {e["model_name"]: e for e in self.entries}
+        return self._by_name.get(model_name)
+
+    def info(self) -> dict[str, Any]:
+        """Provenance as it appears in ``--json`` output."""
+        return {
+            "source": self.source,
+            "sha256": self.sha256,
+            "fetched_at": self.fetched_at,
+            "stale": self.stale,
+        }
+
+    @classmethod
+    def from_entries(
+        cls, entries: Iterable[dict[str, Any]], source: str = "<memory>", *, strict: bool = False
+    ) -> Catalog:
+        """Validate and derive in-memory entries (copied: the caller's dicts stay untouched)."""
+        body = json.dumps(list(entries), sort_keys=True).encode()
+        return parse_catalog(body, source, strict=strict)
+
+
+def endpoint_for(entry: dict[str, Any]) -> str | None:
+    """The endpoint a model is called through, or None for an unknown category."""
+    category = entry.get("category")
+    if category == "audio" and "audio_transcription" in (entry.get("supports") or ()):
+        return TRANSCRIPTION_ENDPOINT
+    return ENDPOINTS.get(category) if isinstance(category, str) else None
+
+
+def load_catalog(
+    source: str | os.PathLike[str] = "builtin", *, strict: bool = False, **options: Any
+) -> Catalog:
+    """Load a catalog from ``builtin``, a JSON file path or an ``http(s)://`` URL."""
+    source = os.fspath(source)
+    if source == "builtin":
+        meta = json.loads(BUILTIN_META_PATH.read_text(encoding="utf-8"))
+        return parse_catalog(BUILTIN_PATH.read_bytes(), "builtin", strict=strict,
+                             fetched_at=meta.get("date"))
+    if source.startswith(("http://", "https://")):
+        from .remote import load_url  # noqa: PLC0415 - httpx only when a URL is asked for
+
+        return load_url(source, strict=strict, **options)
+    path = Path(source)
+    try:
+        body = path.read_bytes()
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
+        raise CatalogError("file not found", source=source) from None
+    except IsADirectoryError:
+        raise CatalogError("is a directory, not a JSON file", source=source) from None
+    except OSError as exc:
+        raise CatalogError(f"cannot read: {exc.strerror}", source=source) from None
+    fetched_at = datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
+    return parse_catalog(body, source, strict=strict, fetched_at=fetched_at)
+
+
+def parse_catalog(
+    body: bytes,
+    source: str,
+    *,
+    strict: bool = False,
+    fetched_at: str | None = None,
+    stale: bool = False,
+) -> Catalog:
+    """Turn a response body into a Catalog: parse, validate each entry, derive fields."""
+    digest = hashlib.sha256(body).hexdigest()
+    try:
+        data = json.loads(body)
+    except UnicodeDecodeError:
+        raise CatalogError("is not UTF-8 text", source=source) from None
+    except json.JSONDecodeError as exc:
+        raise CatalogError(
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
+        ) from None
+    if not isinstance(data, list):
+        kind = type(data).__name__ if not isinstance(data, dict) else "JSON object"
+        raise CatalogError(
+            f"expected a JSON array of models (the /api/models shape), got a {kind}",
+            source=source,
+        )
+    entries, skipped = validate_entries(data)
+    if skipped and strict:
+        shown = "\n  ".join(str(s) for s in skipped[:20])
+        more = f"\n  ... and {len(skipped) - 20} more" if len(skipped) > 20 else ""
+        raise CatalogError(
+            f"{len(skipped)} invalid entr{'y' if len(skipped) == 1 else 'ies'} "
+            f"(strict mode):\n  {shown}{more}",
+            source=source,
+        )
+    for problem in skipped:
+        warnings.warn(f"catalog {source}: skipped {problem}", CatalogWarning, stacklevel=3)
+    for entry in entries:
+        derive(entry)
+    return Catalog(entries, source, digest, fetched_at, stale, skipped)
+
+
+def derive(entry: dict[str, Any]) -> None:
+    """Add ``endpoint`` (when the category is known) and ``healthy`` to an entry, in place."""
+    endpoint = endpoint_for(entry)
+    if endpoint is None:
+        entry.pop("endpoint", None)
+    else:
+        entry["endpoint"] = endpoint
+    entry["healthy"] = entry.get("health_status") == "healthy"
+
+
+def validate_entries(data: list[Any]) -> tuple[list[dict[str, Any]], list[Skipped]]:
+    """Keep the valid entries, first of each ``model_name``; report the rest."""
+    validator = _validator()
+    entries: list[dict[str, Any]] = []
+    skipped: list[Skipped] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(data):
+        name = entry.get("model_name") if isinstance(entry, dict) else None
+        name = name if isinstance(name, str) else None
+        error = _first_error(validator, entry)
+        if error is not None:
+            skipped.append(Skipped(index, name, error))
+            continue
+        if name in seen:
+            skipped.append(Skipped(index, name, f"duplicate model_name; kept entry [{seen[name]}]"))
+            continue
+        seen[name] = index
+        entries.append(entry)
+    return entries, skipped
+
+
+def _first_error(validator, entry: Any) -> str | None:
+    from jsonschema.exceptions import best_match  # noqa: PLC0415
+
+    error = best_match(validator.iter_errors(entry))
+    if error is None:
+        return None
+    where = ".".join(str(p) for p in error.absolute_path)
+    return f"{where}: {error.message}" if where else error.message
+
+
+def schema_path(name: str) -> Path:
+    """A bundled JSON Schema: inside the installed package, or in the source checkout."""
+    for candidate in (PACKAGE_DIR / "schemas" / name, PACKAGE_DIR.parent / "schemas" / name):
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(f"schema {name} is not installed")
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str) -> dict[str, Any]:
+    return json.loads(schema_path(name).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    from jsonschema import Draft202012Validator  # noqa: PLC0415 - slow import, only when loading
+
+    return Draft202012Validator(load_schema("catalog.schema.json"))

@@ -1,0 +1,153 @@
+"""Fields and types: what a policy may say about a catalog entry.
+
+Runs after parsing and before compiling, so the compiled code can assume every
+field exists and every operation is well-typed; mistakes are ``PolicyError``s
+pointing at the node, with a "did you mean" for near-miss field names.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from . import syntax as s
+from .errors import PolicyError
+
+NUMBER, STRING, BOOLEAN, LIST = "number", "string", "boolean", "list"
+
+#: Every field a policy can name, with its type. ``endpoint``, ``healthy`` and
+#: ``live`` are derived by the catalog loader; the rest come from the entry.
+FIELDS: dict[str, str] = {
+    "model_name": STRING,
+    "slug": STRING,
+    "display_name": STRING,
+    "description": STRING,
+    "category": STRING,
+    "provider": STRING,
+    "health_status": STRING,
+    "endpoint": STRING,
+    "context_window": NUMBER,
+    "max_output": NUMBER,
+    "input_per_mtok": NUMBER,
+    "output_per_mtok": NUMBER,
+    "healthy": BOOLEAN,
+    "live": BOOLEAN,
+    "supports": LIST,
+    "pricing": LIST,
+}
+
+
+def check(policy: s.Policy, text: str) -> tuple[str, ...]:
+    """Type-check a parsed policy; return the type of each ranking key."""
+    _expect(_Types(text), policy.where, BOOLEAN, "a condition")
+    types = _Types(text)
+    key_types = []
+    for key in policy.order_by:
+        kind = types.of(key.expr)
+        if kind == LIST:
+            raise types.error(key.expr, "a list field cannot rank models", kind="type")
+        key_types.append(kind)
+    return tuple(key_types)
+
+
+def _expect(types: _Types, node: s.Node, wanted: str, what: str) -> None:
+    kind = types.of(node)
+    if kind != wanted:
+        hint = None
+        if isinstance(node, s.Field) and kind == NUMBER:
+            hint = f"compare it, e.g. `{node.name} > 0`"
+        elif isinstance(node, s.Field) and kind == STRING:
+            hint = f'compare it, e.g. `{node.name} == "..."`'
+        elif isinstance(node, s.Field) and kind == LIST and node.name == "supports":
+            hint = "write `supports TAG`, e.g. `supports tool_use`"
+        raise types.error(node, f"expected {what}, but this is a {kind}", kind="type", hint=hint)
+
+
+class _Types:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def error(self, node, message: str, *, kind: str, hint: str | None = None) -> PolicyError:
+        span = getattr(node, "span", None)
+        if span is None:
+            return PolicyError(message, kind=kind, text=self.text, hint=hint)
+        return PolicyError(message, kind=kind, text=self.text, line=span.line,
+                           column=span.column, length=span.end - span.start, hint=hint)
+
+    def field(self, node, name: str) -> str:
+        kind = FIELDS.get(name)
+        if kind is None:
+            close = difflib.get_close_matches(name, FIELDS, n=1, cutoff=0.6)
+            message = f"unknown field '{name}'"
+            if close:
+                message += f"; did you mean '{close[0]}'?"
+            hint = None if close else "fields: " + ", ".join(sorted(FIELDS))
+            raise self.error(node, message, kind="unknown-field", hint=hint)
+        return kind
+
+    def of(self, node: s.Node) -> str:  # noqa: C901 - one branch per node type reads best
+        if isinstance(node, s.Number):
+            return NUMBER
+        if isinstance(node, s.String):
+            return STRING
+        if isinstance(node, s.Bool):
+            return BOOLEAN
+        if isinstance(node, s.Field):
+            return self.field(node, node.name)
+        if isinstance(node, s.Has):
+            self.field(node, node.field)
+            return BOOLEAN
+        if isinstance(node, s.Supports):
+            return BOOLEAN
+        if isinstance(node, (s.Not,)):
+            _expect(self, node.operand, BOOLEAN, "a condition after `not`")
+            return BOOLEAN
+        if isinstance(node, (s.And, s.Or)):
+            word = "and" if isinstance(node, s.And) else "or"
+            for operand in node.operands:
+                _expect(self, operand, BOOLEAN, f"a condition around `{word}`")
+            return BOOLEAN
+        if isinstance(node, s.Negative):
+            _expect(self, node.operand, NUMBER, "a number after unary `-`")
+            return NUMBER
+        if isinstance(node, s.Arithmetic):
+            _expect(self, node.left, NUMBER, f"a number before `{node.op}`")
+            _expect(self, node.right, NUMBER, f"a number after `{node.op}`")
+            return NUMBER
+        if isinstance(node, s.Compare):
+            return self.compare(node)
+        if isinstance(node, s.In):
+            kind = self.of(node.operand)
+            if kind == LIST:
+                raise self.error(node.operand, "`in` needs a single value, not a list",
+                                 kind="type", hint="for tags write `supports TAG`")
+            for value in node.values:
+                if self.of(value) != kind:
+                    raise self.error(value, f"this list holds a {self.of(value)}, but "
+                                     f"the value tested is a {kind}", kind="type")
+            return BOOLEAN
+        if isinstance(node, s.Matches):
+            kind = self.of(node.operand)
+            if kind != STRING:
+                raise self.error(node.operand, f"`matches` works on text, but this is a {kind}",
+                                 kind="type")
+            return BOOLEAN
+        raise TypeError(f"not a policy node: {node!r}")
+
+    def compare(self, node: s.Compare) -> str:
+        left, right = self.of(node.left), self.of(node.right)
+        for side, kind in ((node.left, left), (node.right, right)):
+            if kind == LIST:
+                raise self.error(side, "a list field cannot be compared", kind="type",
+                                 hint="for tags write `supports TAG`; for presence `has FIELD`")
+        if left != right:
+            raise self.error(node, f"cannot compare a {left} with a {right}", kind="type")
+        if left != NUMBER and node.op not in ("==", "!="):
+            raise self.error(node, f"`{node.op}` needs numbers, but these are {left}s",
+                             kind="type", hint="text and booleans compare with == and != only")
+        return BOOLEAN
+
+
+def uses_live(policy: s.Policy) -> bool:
+    """Whether the policy reads ``live``, which only a live-list fetch can answer."""
+    exprs = [policy.where, *(key.expr for key in policy.order_by)]
+    return any("live" in s.fields_used(expr) for expr in exprs)

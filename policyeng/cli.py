@@ -1,0 +1,188 @@
+"""The ``policyeng`` command: parse arguments, call the library, print.
+
+Exit codes (DESIGN §4): 0 done; 1 no match / expectation failed / drift;
+2 bad usage or bad policy; 3 catalog unusable. Errors are a few lines on
+stderr, never a traceback unless ``POLICYENG_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from typing import Any, Sequence
+
+from .errors import Error
+
+EXIT_OK, EXIT_NO_MATCH, EXIT_USAGE, EXIT_CATALOG = 0, 1, 2, 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    warnings.showwarning = _print_warning
+    try:
+        return args.run(args)
+    except Error as exc:
+        if os.environ.get("POLICYENG_DEBUG") == "1":
+            raise
+        print(f"policyeng: {exc}" if "\n" not in str(exc) else f"policyeng: {exc}",
+              file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        sys.stderr.close()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"policyeng: warning: {message}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="policyeng",
+        description="Pick an LLM from a provider's model catalog with a declarative policy.",
+        epilog="Exit codes: 0 done, 1 no match, 2 bad usage or policy, 3 catalog unusable.",
+    )
+    parser.add_argument("--version", action="version", version=f"policyeng {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    select = commands.add_parser(
+        "select", help="pick one model for a policy",
+        description="Evaluate a policy against the catalog and print the model it picks.",
+    )
+    select.add_argument("expr", metavar="EXPR", help='the policy, e.g. "supports chat and healthy"')
+    _catalog_options(select)
+    select.add_argument("--json", action="store_true", help="print the selection as JSON")
+    select.add_argument("--top", type=_positive, metavar="N",
+                        help="also list the N best candidates")
+    select.set_defaults(run=run_select)
+
+    catalog = commands.add_parser(
+        "catalog", help="list catalog entries",
+        description="List the catalog's models (those passing --where), in model_name order.",
+    )
+    catalog.add_argument("--where", metavar="EXPR", help="only entries passing this policy")
+    _catalog_options(catalog)
+    catalog.add_argument("--json", action="store_true", help="print the entries as JSON")
+    catalog.set_defaults(run=run_catalog)
+    return parser
+
+
+def _catalog_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--catalog", metavar="SRC", default=None,
+                        help="builtin, a JSON file or an http(s) URL (default: builtin)")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail on any invalid catalog entry instead of skipping it")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _load(args: argparse.Namespace):
+    from .catalog import load_catalog
+
+    return load_catalog(args.catalog or os.environ.get("POLICYENG_CATALOG") or "builtin",
+                        strict=args.strict)
+
+
+def run_select(args: argparse.Namespace) -> int:
+    from .engine import compile
+
+    policy = compile(args.expr)
+    selection = policy.select(_load(args))
+    if args.json:
+        _print_json(selection.to_dict(top=args.top))
+        return EXIT_OK
+    print(f"{selection.model_name}  {selection.endpoint}")
+    if args.top:
+        _print_candidates(selection, args.top)
+    return EXIT_OK
+
+
+def _print_candidates(selection, top: int) -> None:
+    from .syntax import to_text
+
+    keys = [to_text(k.expr) for k in selection.compiled.tree.order_by]
+    headers = ["#", "model_name", "endpoint", *keys]
+    rows = []
+    key_values = _key_evaluators(selection.compiled)
+    for rank, entry in enumerate(selection.candidates[:top], 1):
+        mark = "*" if entry is selection.entry else str(rank)
+        rows.append([mark, entry["model_name"], entry.get("endpoint", "-"),
+                     *(_show(f(entry)) for f in key_values)])
+    print()
+    _print_table(headers, rows)
+
+
+def _key_evaluators(policy):
+    """One function per ranking key giving its value for an entry (None when missing)."""
+    from .compiler import compile_value
+
+    return [compile_value(k.expr) for k in policy.tree.order_by]
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(missing)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows)]
+    for row in [headers, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def run_catalog(args: argparse.Namespace) -> int:
+    catalog = _load(args)
+    entries = catalog.entries
+    if args.where:
+        from .engine import compile
+
+        entries = compile(args.where).filter(catalog)
+    entries = sorted(entries, key=lambda e: e["model_name"])
+    if args.json:
+        _print_json(entries)
+        return EXIT_OK
+    headers = ["model_name", "category", "endpoint", "input", "output", "context", "health"]
+    rows = [
+        [e["model_name"], _show(e.get("category")), e.get("endpoint", "-"),
+         _show(e.get("input_per_mtok")), _show(e.get("output_per_mtok")),
+         _show(e.get("context_window")), _show(e.get("health_status"))]
+        for e in entries
+    ]
+    _print_table(headers, rows)
+    print(f"{len(entries)} of {len(catalog)} models, catalog {catalog.source}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def main_exit() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Compiled policies: filter, rank and select over a catalog.
+
+``compile`` parses, checks and generates code once per policy text (cached),
+so a deployment or a router can call ``policy.select(catalog)`` on every
+refresh or request at the cost of one list comprehension and one ``min``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Any, Iterable
+
+from . import syntax as s
+from .catalog import Catalog, load_catalog
+from .checker import check, uses_live
+from .compiler import Compiled, compile_condition, compile_policy
+from .errors import NoMatch, PolicyError
+from .parser import parse
+
+CatalogLike = Catalog | Iterable[dict[str, Any]] | str | None
+
+
+class Policy:
+    """A checked, compiled policy; reusable and safe to share between threads."""
+
+    def __init__(self, text: str, tree: s.Policy, key_types: tuple[str, ...]) -> None:
+        self.text = text
+        self.tree = tree
+        self.key_types = key_types
+        self.uses_live = uses_live(tree)
+        self._code: Compiled = compile_policy(tree, key_types)
+
+    def __repr__(self) -> str:
+        return f"policyeng.compile({self.text!r})"
+
+    def matches(self, entry: dict[str, Any]) -> bool:
+        """Whether one (catalog-derived) entry passes the filter."""
+        return self._code.matches(entry)
+
+    def filter(self, catalog: CatalogLike = None) -> list[dict[str, Any]]:
+        """The entries that pass the filter, in catalog order."""
+        return self._code.filter(self._entries(as_catalog(catalog)))
+
+    def rank(self, catalog: CatalogLike = None) -> list[dict[str, Any]]:
+        """The entries that pass, best first (missing keys last, ``model_name`` breaks ties)."""
+        return sorted(self.filter(catalog), key=self._code.sort_key)
+
+    def select(self, catalog: CatalogLike = None, *, name: str | None = None) -> Selection:
+        """The best entry that has an endpoint; ``NoMatch`` says which clause emptied the set."""
+        catalog = as_catalog(catalog)
+        pickable = self._code.pickable(self._entries(catalog))
+        if not pickable:
+            raise self.no_match(catalog, name=name)
+        best = min(pickable, key=self._code.sort_key)
+        return Selection(best, self, catalog, policy=name or self.text)
+
+    def no_match(self, catalog: Catalog, *, name: str | None = None) -> NoMatch:
+        """The error for an empty result, with how many models each top-level clause dropped."""
+        steps = funnel(self, catalog)
+        label = f"policy {name!r}" if name else "the policy"
+        lines = [f"no model matches {label} in catalog {catalog.source} ({len(catalog)} models)"]
+        for step in steps:
+            lines.append(
+                f"  {step['clause']:<40}  {step['entered']:>5} in  {step['dropped']:>5} dropped"
+                f"  {step['passed']:>5} left"
+            )
+        unpickable = [e for e in self.filter(catalog) if "endpoint" not in e]
+        if unpickable and len(unpickable) == len(self.filter(catalog)):
+            categories = sorted({str(e.get("category")) for e in unpickable})
+            lines.append(
+                f"  {len(unpickable)} matched, but none has an endpoint "
+                f"(unknown categor{'y' if len(categories) == 1 else 'ies'}: {', '.join(categories)})"
+            )
+        return NoMatch("\n".join(lines), funnel=steps, text=self.text)
+
+    def _entries(self, catalog: Catalog) -> list[dict[str, Any]]:
+        if self.uses_live and not catalog.live_known:
+            raise PolicyError(
+                "this policy uses `live`, but the catalog was loaded without the live list",
+                kind="live",
+                hint="pass --live (or load_catalog(..., live=True)) with FLEXAI_API_KEY set",
+            )
+        return catalog.entries
+
+
+def conjuncts(tree: s.Policy) -> tuple[s.Node, ...]:
+    """The top-level ``and`` clauses of a policy, in order."""
+    return tree.where.operands if isinstance(tree.where, s.And) else (tree.where,)
+
+
+def clause_text(policy: Policy, node: s.Node) -> str:
+    """A clause as the user wrote it (or printed, when positions are unknown)."""
+    if node.span is not None:
+        return policy.text[node.span.start : node.span.end]
+    return s.to_text(node)
+
+
+def funnel(policy: Policy, catalog: Catalog) -> list[dict[str, Any]]:
+    """For each top-level clause: how many models entered, passed and were dropped."""
+    remaining = catalog.entries
+    steps = []
+    for node in conjuncts(policy.tree):
+        test = compile_condition(node)
+        passed = [e for e in remaining if test(e)]
+        steps.append(
+            {
+                "clause": clause_text(policy, node),
+                "entered": len(remaining),
+                "passed": len(passed),
+                "dropped": len(remaining) - len(passed),
+                "dropped_examples": [e["model_name"] for e in remaining if not test(e)][:3],
+            }
+        )
+        remaining = passed
+    return steps
+
+
+@dataclass
+class Selection:
+    """The answer to a policy: one model, its endpoint, and how it was reached."""
+
+    entry: dict[str, Any]
+    compiled: Policy = field(repr=False)
+    catalog_ref: Catalog = field(repr=False)
+    policy: str = ""
+    via: str | None = None
+
+    @property
+    def model_name(self) -> str:
+        return self.entry["model_name"]
+
+    @property
+    def endpoint(self) -> str:
+        return self.entry["endpoint"]
+
+    @property
+    def category(self) -> str | None:
+        return self.entry.get("category")
+
+    @property
+    def catalog(self) -> dict[str, Any]:
+        """Where the catalog came from: source, sha256, fetched_at, stale."""
+        return self.catalog_ref.info()
+
+    @cached_property
+    def candidates(self) -> list[dict[str, Any]]:
+        """Every entry that passed, best first (including ones without an endpoint)."""
+        return self.compiled.rank(self.catalog_ref)
+
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """The ``select --json`` object (DESIGN §4)."""
+        candidates = self.candidates if top is None else self.candidates[:top]
+        return {
+            "model_name": self.model_name,
+            "endpoint": self.endpoint,
+            "category": self.category,
+            "policy": self.policy,
+            "via": self.via,
+            "candidates": candidates,
+            "catalog": self.catalog,
+        }
+
+
+@lru_cache(maxsize=512)
+def compile(text: str) -> Policy:  # noqa: A001 - the public name mirrors re.compile
+    """Parse, check and compile a policy; cached by text."""
+    return compile_uncached(text)
+
+
+def compile_uncached(text: str) -> Policy:
+    """``compile`` without the cache (for benchmarks and tests of the cache itself)."""
+    tree = parse(text)
+    return Policy(text, tree, check(tree, text))
+
+
+def as_catalog(catalog: CatalogLike) -> Catalog:
+    """Accept a Catalog, a source name, None (the default source) or raw entries."""
+    if isinstance(catalog, Catalog):
+        return catalog
+    if catalog is None:
+        return default_catalog()
+    if isinstance(catalog, str):
+        return load_catalog(catalog)
+    return Catalog.from_entries(catalog)
+
+
+def default_catalog() -> Catalog:
+    """The catalog used when none is named."""
+    return load_catalog("builtin")
+
+
+def select(policy: str | Policy, catalog: CatalogLike = None) -> Selection:
+    """Compile (cached) and select in one call: ``select("supports chat and healthy")``."""
+    compiled = policy if isinstance(policy, Policy) else compile(policy)
+    return compiled.select(catalog)

@@ -1,0 +1,140 @@
+"""Everything policyeng raises on bad input, under one base class.
+
+    Error
+     +-- PolicyError        the policy text or a policy file is wrong      (exit 2)
+     |    +-- NoMatch       a valid policy resolved to no model            (exit 1)
+     +-- CatalogError       the catalog could not be had or is invalid     (exit 3)
+
+    CatalogWarning          a catalog entry was skipped (a ``warnings`` category)
+
+Each error carries the fields a person or a tool needs to fix it, and renders
+them (file, line, column, the offending line and a caret) in ``str()``.
+"""
+
+from __future__ import annotations
+
+
+class Error(Exception):
+    """Base class of every error policyeng raises on bad input."""
+
+    exit_code = 2
+
+
+class PolicyError(Error):
+    """A policy (text or file) is malformed, ill-typed or too large.
+
+    ``kind`` names the problem for tools and tests: ``syntax``,
+    ``unknown-field``, ``type``, ``limit``, ``live``, ``file``, ``no-match``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = "syntax",
+        text: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        length: int = 1,
+        source: str = "<policy>",
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.text = text
+        self.line = line
+        self.column = column
+        self.length = max(1, length)
+        self.source = source
+        self.hint = hint
+
+    @classmethod
+    def at(cls, message: str, text: str, offset: int, **kwargs) -> PolicyError:
+        """Build an error from a character offset; line and column are derived here only."""
+        offset = max(0, min(offset, len(text)))
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        return cls(message, text=text, line=line, column=column, **kwargs)
+
+    def source_line(self) -> str | None:
+        if self.text is None or self.line is None:
+            return None
+        lines = self.text.split("\n")
+        return lines[self.line - 1] if self.line <= len(lines) else ""
+
+    def relocated(self, source: str, text: str, line: int, column: int) -> PolicyError:
+        """The same error placed inside a larger document (a policy file).
+
+        ``line``/``column`` are where the policy text starts in ``text``.
+        """
+        if self.line is None:
+            new_line, new_column = line, column
+        else:
+            new_line = line + self.line - 1
+            new_column = (column + self.column - 1) if self.line == 1 else self.column
+        moved = type(self).__new__(type(self))
+        moved.__dict__.update(self.__dict__)
+        Exception.__init__(moved, self.message)
+        moved.source, moved.text, moved.line, moved.column = source, text, new_line, new_column
+        return moved
+
+    @property
+    def location(self) -> str:
+        if self.line is None:
+            return self.source
+        return f"{self.source}:{self.line}:{self.column}"
+
+    def __str__(self) -> str:
+        parts = [f"{self.location}: {self.message}"]
+        line = self.source_line()
+        if line is not None and self.column is not None:
+            parts.extend(_caret_lines(line.expandtabs(1), self.column, self.length))
+        if self.hint:
+            parts.append(f"hint: {self.hint}")
+        return "\n".join(parts)
+
+
+def _caret_lines(line: str, column: int, length: int, width: int = 100) -> list[str]:
+    """The offending line and a caret under the mistake, windowed if the line is long."""
+    start = 0
+    if len(line) > width:
+        start = max(0, min(column - 1 - width // 2, len(line) - width))
+    shown = line[start : start + width]
+    prefix = "..." if start > 0 else ""
+    suffix = "..." if start + width < len(line) else ""
+    caret = max(1, min(length, len(line) - column + 1, width - (column - 1 - start)))
+    pad = " " * (len(prefix) + column - 1 - start)
+    return [f"  {prefix}{shown}{suffix}", f"  {pad}{'^' * caret}"]
+
+
+class NoMatch(PolicyError):
+    """A valid policy resolved to no model in this catalog."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, funnel: list | None = None, **kwargs) -> None:
+        kwargs.setdefault("kind", "no-match")
+        super().__init__(message, **kwargs)
+        self.funnel = funnel or []
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CatalogError(Error):
+    """The catalog source is unreachable, unreadable or not a catalog."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.source = source
+
+    def __str__(self) -> str:
+        return f"catalog {self.source}: {self.message}" if self.source else self.message
+
+
+class CatalogWarning(UserWarning):
+    """An entry of the catalog was skipped or a fallback source was used."""
