@@ -100,7 +100,7 @@ def _check_depth(tree, text: str) -> None:
 
 
 def _syntax_error(exc, text: str) -> PolicyError:
-    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
     offset = getattr(exc, "pos_in_stream", None)
     if offset is None:

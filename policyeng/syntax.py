@@ -7,7 +7,6 @@ so ``parse(to_text(tree)) == tree`` holds whatever the spacing was.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 
 @dataclass(frozen=True)
@@ -115,9 +114,10 @@ class Or:
     span: Span | None = _span()
 
 
-Node = Union[
-    Number, String, Bool, Field, Negative, Arithmetic, Compare, In, Matches, Supports, Has, Not, And, Or
-]
+Node = (
+    Number | String | Bool | Field | Negative | Arithmetic | Compare | In | Matches | Supports
+    | Has | Not | And | Or
+)
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ def test_too_long_policy_is_rejected():
 @pytest.mark.parametrize("text", [
     "not " * (MAX_DEPTH + 1) + "healthy",
     "(" * 150 + "x < " + "-" * 200 + "1" + ")" * 150,
-    "".join(f"(healthy and " for _ in range(MAX_DEPTH + 1)) + "healthy" + ")" * (MAX_DEPTH + 1),
+    "".join("(healthy and " for _ in range(MAX_DEPTH + 1)) + "healthy" + ")" * (MAX_DEPTH + 1),
 ])
 def test_deep_nesting_is_a_clear_error_not_a_recursion_error(text):
     with pytest.raises(PolicyError, match="nested more than 100 levels") as info:

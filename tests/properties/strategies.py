@@ -89,7 +89,7 @@ def _in(operand, values):
 
 
 atoms = st.one_of(
-    st.sampled_from(TAGS + ["reasoning"]).map(s.Supports),
+    st.sampled_from([*TAGS, "reasoning"]).map(s.Supports),
     st.sampled_from(NUMBER_FIELDS + STRING_FIELDS + ["supports"]).map(s.Has),
     st.just(s.Field("healthy")),
     st.booleans().map(s.Bool),
@@ -132,7 +132,8 @@ def _raw(entry, name):
         category = entry.get("category")
         if category == "audio":
             tags = entry.get("supports") or []
-            return "/v1/audio/transcriptions" if "audio_transcription" in tags else "/v1/audio/speech"
+            transcribes = "audio_transcription" in tags
+            return "/v1/audio/transcriptions" if transcribes else "/v1/audio/speech"
         return ENDPOINTS.get(category)
     return entry.get(name)
 
@@ -168,7 +169,7 @@ def _glob(pattern: str, text: str) -> bool:
     """Case-insensitive * and ? matching, written out as plain recursion."""
     pattern, text = pattern.lower(), text.lower()
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def match(i: int, j: int) -> bool:
         if i == len(pattern):
             return j == len(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from hypothesis import HealthCheck, given, settings
@@ -100,7 +101,7 @@ def test_ranked_output_is_sorted_with_missing_keys_last(tree, raw):
     catalog = Catalog.from_entries(raw)
     ranked = compiled(tree).rank(catalog)
     keys = [compile_value(k.expr) for k in tree.order_by]
-    for first, second in zip(ranked, ranked[1:]):
+    for first, second in itertools.pairwise(ranked):
         for key, order in zip(keys, tree.order_by):
             a, b = key(first), key(second)
             if a is None or b is None:
