@@ -25,7 +25,7 @@ def _cases():
             yield pytest.param(suite["given"], case, id=f"{path.stem}-{number}-{case['policy']}")
 
 
-@pytest.mark.parametrize(("given", "case"), _cases())
+@pytest.mark.parametrize(("given", "case"), list(_cases()))
 def test_case(given, case):
     if "error" in case:
         with pytest.raises(policyeng.PolicyError) as info:
