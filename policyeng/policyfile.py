@@ -71,9 +71,11 @@ class Attempt:
 class PolicyBook:
     """Named policies loaded from one or more files; ``select(name)`` follows fallbacks."""
 
-    def __init__(self, policies: dict[str, NamedPolicy], files: tuple[str, ...] = ()) -> None:
+    def __init__(self, policies: dict[str, NamedPolicy], files: tuple[str, ...] = (),
+                 paths: tuple[str, ...] = ()) -> None:
         self.policies = policies
         self.files = files
+        self.paths = paths or files
 
     def __repr__(self) -> str:
         return f"<PolicyBook {len(self.policies)} policies from {', '.join(self.files)}>"
@@ -100,11 +102,12 @@ class PolicyBook:
 
     def _unknown(self, name: str) -> PolicyError:
         close = difflib.get_close_matches(name, self.policies, n=1, cutoff=0.6)
-        message = f"no policy named {name!r} in {', '.join(self.files) or 'the book'}"
+        message = f"no policy named {name!r}"
         if close:
             message += f"; did you mean {close[0]!r}?"
         hint = None if close else "policies: " + ", ".join(self.policies)
-        return PolicyError(message, kind="unknown-policy", hint=hint)
+        return PolicyError(message, kind="unknown-policy", hint=hint,
+                           source=", ".join(self.paths) or "<policies>")
 
     def chain(self, name: str) -> list[str]:
         """The names tried for ``name``: itself, then its fallbacks depth first, each once."""
@@ -195,7 +198,7 @@ def load_policies(*paths: str | os.PathLike[str]) -> PolicyBook:
                 continue
             policies[name] = policy
     _raise(errors)
-    return PolicyBook(policies, tuple(files))
+    return PolicyBook(policies, tuple(files), tuple(os.fspath(p) for p in paths))
 
 
 def policy_files(path: str | os.PathLike[str]) -> list[str]:
