@@ -52,8 +52,12 @@ def write_lock(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
     """
     target = Path(path)
     body = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                         dir=target.parent if str(target.parent) else ".")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                             dir=target.parent)
+    except OSError as exc:
+        raise PolicyError(f"cannot write the lock file: {exc.strerror}", kind="lock",
+                          source=os.fspath(path)) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(body)
