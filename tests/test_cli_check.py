@@ -6,7 +6,6 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from conftest import ROOT
 
 POLICIES = str(ROOT / "policies")
@@ -17,7 +16,8 @@ def test_example_policies_all_pass_on_builtin(cli):
     code, out, err = cli("check", POLICIES)
     lines = out.splitlines()
     assert code == 0, out + err
-    assert lines[-1] == f"{len(lines) - 1} passed, 0 failed ({len(lines) - 1} policies, catalog builtin)"
+    count = len(lines) - 1
+    assert lines[-1] == f"{count} passed, 0 failed ({count} policies, catalog builtin)"
     assert all(line.startswith("PASS ") for line in lines[:-1])
     assert len(lines) - 1 >= 7
     assert any(line.endswith(" via long-context") for line in lines)

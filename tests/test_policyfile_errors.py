@@ -85,7 +85,8 @@ def test_empty_file(write):
 
 
 def test_missing_file_and_empty_directory(tmp_path):
-    assert str(load_error(str(tmp_path / "nope.yaml"))) == f"{tmp_path / 'nope.yaml'}: file not found"
+    missing = tmp_path / "nope.yaml"
+    assert str(load_error(str(missing))) == f"{missing}: file not found"
     assert str(load_error(str(tmp_path))) == (
         f"{tmp_path}: no policy files (*.yaml, *.yml) in this directory"
     )
