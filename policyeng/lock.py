@@ -104,11 +104,11 @@ def _shape_problem(data: Any) -> str | None:
     return None
 
 
-def describe(pick: dict[str, Any] | None) -> str:
-    """``model (endpoint) via other`` - how a pick reads in a report."""
+def describe(pick: dict[str, Any] | None, short: bool = False) -> str:
+    """``model (endpoint) via other`` - how a pick reads in a report (``short``: no endpoint)."""
     if pick is None:
         return "(no model)"
-    text = f"{pick['model_name']} ({pick.get('endpoint')})"
+    text = pick["model_name"] if short else f"{pick['model_name']} ({pick.get('endpoint')})"
     return text + (f" via {pick['via']}" if pick.get("via") else "")
 
 
@@ -126,10 +126,11 @@ def apply_lock(reports: list[PolicyReport], lock: dict[str, Any], lock_path: str
             continue
         report.locked = _pick(locked[report.name])
         if report.pick != report.locked:
-            report.failures.append(
-                f"drifted from {lock_path}: locked {describe(report.locked)}, "
-                f"now {describe(report.pick)}"
-            )
+            same_endpoint = report.pick is not None and (
+                report.pick["endpoint"] == report.locked["endpoint"])
+            was, now = (describe(report.locked, same_endpoint),
+                        describe(report.pick, same_endpoint))
+            report.failures.append(f"drifted from {lock_path}: locked {was}, now {now}")
     names = {r.name for r in reports}
     orphans = [
         PolicyReport(name, lock_path, 1, locked=_pick(pick),

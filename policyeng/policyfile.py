@@ -247,12 +247,22 @@ def parse_policy_file(text: str, source: str = "<policies>") -> dict[str, NamedP
     errors: list[PolicyError] = []
     for name, spec in data["policies"].items():
         try:
-            policies[name] = _named_policy(document, name, spec, data.get("catalog"))
+            policies[name] = _named_policy(document, name, spec,
+                                           catalog_source(data.get("catalog"), source))
         except PolicyError as exc:
             errors.append(exc)
     _raise(errors)
     _raise(fallback_errors(document, policies))
     return policies
+
+
+def catalog_source(value: str | None, file: str) -> str | None:
+    """A file's ``catalog:``; a relative JSON path is relative to the policy file, not the cwd."""
+    if value is None or value == "builtin" or value.startswith(("http://", "https://")):
+        return value
+    if os.path.isabs(value) or file.startswith("<"):
+        return value
+    return os.path.join(os.path.dirname(file), value)
 
 
 def _as_tuple(value: str | list[str] | None) -> tuple[str, ...]:

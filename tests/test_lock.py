@@ -147,9 +147,12 @@ def test_lock_write_is_atomic(project, monkeypatch):
                                                           "policies.lock"]
 
 
-def test_lock_with_policy_file_catalog_key(cli, project):
-    (project / "pinned.yaml").write_text(
+def test_lock_with_policy_file_catalog_key_relative_to_the_file(cli, project):
+    (project / "config").mkdir()
+    (project / "catalog.json").rename(project / "config" / "catalog.json")
+    (project / "config" / "pinned.yaml").write_text(
         "version: 1\ncatalog: catalog.json\npolicies:\n"
         "  chat: {where: supports tool_use and healthy, order_by: [output_per_mtok]}\n")
-    assert cli("lock", "pinned.yaml")[0] == 0
-    assert json.loads(Path("policies.lock").read_text())["catalog"]["source"] == "catalog.json"
+    assert cli("lock", "config/pinned.yaml")[0] == 0
+    lock = json.loads(Path("policies.lock").read_text())
+    assert lock["catalog"]["source"] == os.path.join("config", "catalog.json")

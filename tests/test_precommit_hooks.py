@@ -56,3 +56,16 @@ def test_locked_hook_runs_check_locked(cli, monkeypatch, tmp_path):
     policies = str(ROOT / "policies")
     assert cli("lock", policies)[0] == 0
     assert cli(*argv, policies)[0] == 0
+
+
+def test_policy_schema_is_a_valid_2020_12_schema():
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((ROOT / "schemas" / "policy.schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    for path in sorted((ROOT / "policies").glob("*.yaml")):
+        first = path.read_text().splitlines()[0]
+        assert first == "# yaml-language-server: $schema=../schemas/policy.schema.json", path
