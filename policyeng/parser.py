@@ -72,9 +72,9 @@ def parse(text: str) -> s.Policy:
     if not isinstance(text, str):
         raise PolicyError(f"a policy is text, not {type(text).__name__}", kind="type")
     if len(text) > MAX_LENGTH:
-        raise PolicyError(
+        raise PolicyError.at(
             f"policy is {len(text):,} characters long; the limit is {MAX_LENGTH:,}",
-            kind="limit",
+            text, MAX_LENGTH, kind="limit", hint="the caret marks the first character past it",
         )
     if not text.strip():
         raise PolicyError("the policy is empty", kind="syntax", text=text, line=1, column=1,

@@ -114,9 +114,12 @@ def test_error_on_a_later_line_points_there():
 
 
 def test_too_long_policy_is_rejected():
-    with pytest.raises(PolicyError, match="10,001 characters long; the limit is 10,000") as info:
-        parse("healthy" + " " * (MAX_LENGTH + 1 - len("healthy")))
+    text = "healthy or " * 909 + "healthy"
+    with pytest.raises(PolicyError, match="10,006 characters long; the limit is 10,000") as info:
+        parse(text)
     assert info.value.kind == "limit"
+    assert (info.value.line, info.value.column) == (1, MAX_LENGTH + 1)
+    assert str(info.value).splitlines()[2].strip() == "^"
 
 
 @pytest.mark.parametrize("text", [
