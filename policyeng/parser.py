@@ -10,6 +10,7 @@ list of what could come next.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from pathlib import Path
@@ -309,6 +310,10 @@ def _builder():
 
         def field(self, children):
             return s.Field(str(children[0]), _span(children[0], children[0]))
+
+        def group(self, children):
+            lpar, node, rpar = children
+            return dataclasses.replace(node, span=_span(lpar, rpar))
 
         def value_list(self, children):
             items = _Items(children[1:-1])

@@ -147,3 +147,11 @@ def test_generated_parser_matches_the_grammar():
         "grammar.lark changed: run `python -m policyeng.build_parser`"
     )
 
+
+
+def test_a_parenthesised_node_spans_its_parentheses():
+    text = "healthy and (input_per_mtok + output_per_mtok) * 2 < 3"
+    clause = parse(text).where.operands[1]
+    assert text[clause.span.start : clause.span.end] == "(input_per_mtok + output_per_mtok) * 2 < 3"
+    grouped = clause.left.left
+    assert text[grouped.span.start : grouped.span.end] == "(input_per_mtok + output_per_mtok)"
