@@ -4,6 +4,7 @@
      +-- PolicyError        the policy text or a policy file is wrong      (exit 2)
      |    +-- NoMatch       a valid policy resolved to no model            (exit 1)
      +-- CatalogError       the catalog could not be had or is invalid     (exit 3)
+     +-- UsageError         options that contradict each other             (exit 2)
 
     CatalogWarning          a catalog entry was skipped (a ``warnings`` category)
 
@@ -134,6 +135,10 @@ class CatalogError(Error):
 
     def __str__(self) -> str:
         return f"catalog {self.source}: {self.message}" if self.source else self.message
+
+
+class UsageError(Error):
+    """Options that cannot be honoured together (``--offline`` with ``--refresh``)."""
 
 
 class CatalogWarning(UserWarning):
