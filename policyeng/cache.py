@@ -52,7 +52,7 @@ def cache_dir() -> Path:
     configured = os.environ.get("POLICYENG_CACHE_DIR")
     if configured:
         return Path(configured)
-    from platformdirs import user_cache_dir  # noqa: PLC0415
+    from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("policyeng")) / "catalogs"
 
@@ -103,7 +103,7 @@ class CatalogCache:
         path = self.path_for(url)
         try:
             raw = path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:
             warnings.warn(f"cannot read cached catalog {path}: {exc.strerror}", CatalogWarning,
@@ -172,8 +172,8 @@ class CatalogCache:
 
     @contextmanager
     def _locked(self, url: str) -> Iterator[None]:
-        """An inter-process lock for one entry; without it (unwritable dir) rename still protects."""
-        from filelock import FileLock, Timeout  # noqa: PLC0415
+        """An inter-process lock for one entry (without it, the atomic rename still protects)."""
+        from filelock import FileLock, Timeout
 
         path = self.path_for(url)
         try:

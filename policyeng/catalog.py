@@ -165,7 +165,7 @@ def load_catalog(
             stacklevel=2,
         )
     if live:
-        from .remote import fetch_live_models  # noqa: PLC0415
+        from .remote import fetch_live_models
 
         live_source = source if is_url(source) else DEFAULT_URL
         apply_live(catalog, fetch_live_models(live_source, os.environ.get("FLEXAI_API_KEY"),
@@ -177,7 +177,7 @@ def _load_source(source: str, *, strict: bool, **options: Any) -> Catalog:
     if source == "builtin":
         return load_builtin(strict=strict)
     if is_url(source):
-        from .remote import load_url  # noqa: PLC0415 - httpx only when a URL is asked for
+        from .remote import load_url  # httpx only when a URL is asked for
 
         return load_url(source, strict=strict, **options)
     return load_file(source, strict=strict)

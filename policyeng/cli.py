@@ -86,7 +86,7 @@ def _catalog_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--offline", action="store_true",
                         help="never touch the network: a URL is served from its cache")
     parser.add_argument("--no-fallback", action="store_true",
-                        help="exit 3 when the source is unreachable or invalid, no cache or builtin")
+                        help="exit 3 if the source is unreachable or invalid (no cache, no builtin)")
     parser.add_argument("--live", action="store_true",
                         help="also read GET /v1/models (key: $FLEXAI_API_KEY) to know `live`")
     parser.add_argument("--max-age", type=_seconds, metavar="SECONDS", default=None,

@@ -106,9 +106,9 @@ def get(
 
     ``bearer`` is sent as ``Authorization: Bearer ...`` to ``url``'s origin only.
     """
-    import httpx  # noqa: PLC0415 - only when a URL is fetched
+    import httpx  # only when a URL is fetched
 
-    from . import __version__  # noqa: PLC0415
+    from . import __version__
 
     start = clock()
     deadline = start + settings.deadline
@@ -168,7 +168,7 @@ def _follow(client: httpx.Client, url: str, headers: dict[str, str], bearer: str
             key_origin: tuple, timeout: httpx.Timeout, settings: FetchSettings,
             deadline: float, clock: Callable[[], float], progress: Progress | None) -> Fetched:
     """One attempt: the request and any redirects, the key only where it belongs."""
-    import httpx  # noqa: PLC0415
+    import httpx
 
     for _ in range(settings.max_redirects + 1):
         sent = dict(headers)

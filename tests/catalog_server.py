@@ -36,7 +36,7 @@ class ScriptedServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:  # http.server calls it so
                 server.requests.append(Request(self.path, {k.lower(): v for k, v in
                                                            self.headers.items()}))
                 replies = server.routes.get(self.path)

@@ -1,4 +1,4 @@
-"""URL sources against a real server on 127.0.0.1: cache, conditional requests, faults, live list."""
+"""URL sources against a real server on 127.0.0.1: cache, revalidation, faults, live list."""
 
 from __future__ import annotations
 
