@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -162,3 +163,19 @@ def endless(server: ScriptedServer, total: int, declare: bool = False) -> Reply:
 
 def redirect(location: str, status: int = 302) -> Reply:
     return lambda h: send(h, status, b"", {"Location": location})
+
+
+def slowly(body: Any, seconds: float, pieces: int = 10) -> Reply:
+    """A JSON body sent in ``pieces`` over ``seconds``: a long but healthy fetch."""
+    data = json.dumps(body).encode()
+
+    def run(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        step = -(-len(data) // pieces)
+        for start in range(0, len(data), step):
+            h.wfile.write(data[start:start + step])
+            time.sleep(seconds / pieces)
+
+    return run
