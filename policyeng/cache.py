@@ -54,7 +54,7 @@ def cache_dir() -> Path:
         return Path(configured)
     from platformdirs import user_cache_dir
 
-    return Path(user_cache_dir("policyeng")) / "catalogs"
+    return Path(user_cache_dir("policyeng", appauthor=False)) / "catalogs"
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,10 @@ def test_cache_dir_follows_policyeng_cache_dir(monkeypatch, tmp_path):
     assert cache_dir() == tmp_path / "here"
 
 
-def test_cache_dir_defaults_to_the_user_cache_directory(monkeypatch):
-    from platformdirs import user_cache_dir
-
+def test_cache_dir_defaults_to_the_user_cache_directory_xdg_on_linux(monkeypatch, tmp_path):
     monkeypatch.delenv("POLICYENG_CACHE_DIR")
-    assert cache_dir() == Path(user_cache_dir("policyeng")) / "catalogs"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache_dir() == tmp_path / "policyeng" / "catalogs"
 
 
 def test_an_entry_round_trips_with_its_validators(tmp_path):
