@@ -8,6 +8,7 @@ Every request is recorded (path and headers) for the test to inspect.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -33,7 +34,7 @@ class ScriptedServer:
     stopping: threading.Event = field(default_factory=threading.Event)
     bytes_sent: int = 0
 
-    def start(self) -> ScriptedServer:
+    def start(self, tls: ssl.SSLContext | None = None) -> ScriptedServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,6 +56,8 @@ class ScriptedServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.httpd.block_on_close = False
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
@@ -69,8 +72,8 @@ class ScriptedServer:
     def port(self) -> int:
         return self.httpd.server_address[1]
 
-    def url(self, path: str = "/api/models") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str = "/api/models", scheme: str = "http") -> str:
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
 
     def script(self, path: str, *replies: Reply) -> None:
         self.routes[path] = list(replies)
