@@ -6,8 +6,8 @@ Everything a fetch may do is fixed by a ``FetchSettings`` value passed down
 Rules, and why:
 
 - Connect and read timeouts, and an overall ``deadline`` (30 s by default)
-  that covers retries, back-off and a slow trickle of bytes: a stalled
-  provider never hangs a deployment or a CI job.
+  that covers retries, back-off, a slow trickle of bytes and even a hung name
+  lookup: a stalled provider or network never hangs a deployment or a CI job.
 - Retries, with exponential back-off and jitter, on a refused or broken
   connection, on 5xx and on 429 (``Retry-After`` honoured up to a cap).
   Timeouts are *not* retried: a host that did not answer within the timeout
@@ -29,11 +29,12 @@ never pays for it.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 from .errors import CatalogError
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 MiB = 1024 * 1024
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: how long past ``deadline`` the caller waits for the fetch thread before giving up on it
+DEADLINE_GRACE = 0.5
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,41 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
-def get(
+def get(url: str, *, settings: FetchSettings, **options: Any) -> Fetched:
+    """GET ``url`` within ``settings``; raise ``CatalogError`` (source ``url``) if it cannot.
+
+    Options: ``headers``, ``bearer`` (sent as ``Authorization: Bearer ...`` to
+    ``url``'s origin only), ``progress``, and ``sleep``/``clock``/``jitter`` for
+    tests. The work runs in a daemon thread so that ``deadline`` bounds even
+    what no socket timeout covers (a name lookup that hangs, in a resolver the
+    process cannot interrupt): past it, the caller gets its error and the
+    thread is left to finish on its own.
+    """
+    outcome: list[tuple[Fetched | None, BaseException | None]] = []
+
+    def work() -> None:
+        try:
+            outcome.append((_get(url, settings=settings, **options), None))
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome.append((None, exc))
+
+    worker = threading.Thread(target=work, name="policyeng-fetch", daemon=True)
+    worker.start()
+    worker.join(settings.deadline + DEADLINE_GRACE)
+    if not outcome:
+        raise CatalogError(
+            f"no answer within the {settings.deadline:g} s fetch deadline "
+            "(stuck resolving the host name or connecting)",
+            source=url,
+        )
+    fetched, error = outcome[0]
+    if error is not None:
+        raise error
+    assert fetched is not None
+    return fetched
+
+
+def _get(
     url: str,
     *,
     settings: FetchSettings,
@@ -102,10 +139,7 @@ def get(
     clock: Callable[[], float] = time.monotonic,
     jitter: Callable[[], float] = random.random,
 ) -> Fetched:
-    """GET ``url`` within ``settings``; raise ``CatalogError`` (source ``url``) if it cannot.
-
-    ``bearer`` is sent as ``Authorization: Bearer ...`` to ``url``'s origin only.
-    """
+    """``get`` itself: the attempts, the back-off between them, the deadline."""
     import httpx  # only when a URL is fetched
 
     from . import __version__

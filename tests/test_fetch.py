@@ -74,3 +74,27 @@ def test_too_many_redirects_is_an_error(server):
 )
 def test_retry_after_forms(header, seconds):
     assert _retry_after(header) == seconds
+
+
+def test_a_hanging_name_lookup_is_cut_off_at_the_deadline(monkeypatch):
+    import socket
+    import threading
+    import time
+
+    released = threading.Event()
+
+    def hanging_getaddrinfo(*args, **kwargs):
+        released.wait(10)
+        raise OSError("lookup released by the test")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_getaddrinfo)
+    started = time.monotonic()
+    try:
+        with pytest.raises(CatalogError) as raised:
+            get("http://catalog.invalid/api/models", settings=FetchSettings(deadline=0.3))
+    finally:
+        released.set()
+    assert time.monotonic() - started < 1.5
+    assert str(raised.value) == (
+        "catalog http://catalog.invalid/api/models: no answer within the 0.3 s fetch deadline "
+        "(stuck resolving the host name or connecting)")
