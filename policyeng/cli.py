@@ -86,7 +86,7 @@ def _catalog_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--offline", action="store_true",
                         help="never touch the network: a URL is served from its cache")
     parser.add_argument("--no-fallback", action="store_true",
-                        help="exit 3 if the source is unreachable or invalid (no cache, no builtin)")
+                        help="exit 3 if the source is unreachable or invalid (no cache or builtin)")
     parser.add_argument("--live", action="store_true",
                         help="also read GET /v1/models (key: $FLEXAI_API_KEY) to know `live`")
     parser.add_argument("--max-age", type=_seconds, metavar="SECONDS", default=None,
@@ -119,14 +119,17 @@ def _version() -> str:
     return __version__
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace, default: str | None = None):
+    """The catalog the options name; ``default`` is a policy file's ``catalog:``."""
     from .catalog import load_catalog
     from .progress import TerminalProgress
 
-    return load_catalog(args.catalog, strict=args.strict, live=args.live,
-                        offline=True if args.offline else None, fallback=not args.no_fallback,
-                        refresh=getattr(args, "refresh", False), max_age=args.max_age,
-                        progress=TerminalProgress.for_terminal())
+    option = vars(args).get
+    return load_catalog(option("catalog"), strict=option("strict", False),
+                        live=option("live", False), offline=True if option("offline") else None,
+                        fallback=not option("no_fallback", False),
+                        refresh=option("refresh", False), max_age=option("max_age"),
+                        default=default, progress=TerminalProgress.for_terminal())
 
 
 def run_select(args: argparse.Namespace) -> int:
