@@ -12,11 +12,12 @@ import hashlib
 import json
 import os
 import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .errors import CatalogError, CatalogWarning, UsageError
 
@@ -329,7 +330,7 @@ def validate_entries(data: list[Any]) -> tuple[list[dict[str, Any]], list[Skippe
 
 
 def _first_error(validator, entry: Any) -> str | None:
-    from jsonschema.exceptions import best_match  # noqa: PLC0415
+    from jsonschema.exceptions import best_match
 
     error = best_match(validator.iter_errors(entry))
     if error is None:
@@ -346,13 +347,13 @@ def schema_path(name: str) -> Path:
     raise FileNotFoundError(f"schema {name} is not installed")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict[str, Any]:
     return json.loads(schema_path(name).read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)
 def _validator():
-    from jsonschema import Draft202012Validator  # noqa: PLC0415 - slow import, only when loading
+    from jsonschema import Draft202012Validator  # slow import: only when loading
 
     return Draft202012Validator(load_schema("catalog.schema.json"))
