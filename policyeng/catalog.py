@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import CatalogError, CatalogWarning
+from .errors import CatalogError, CatalogWarning, UsageError
+
+if TYPE_CHECKING:
+    from .fetch import FetchSettings, Progress
 
 PACKAGE_DIR = Path(__file__).parent
 BUILTIN_PATH = PACKAGE_DIR / "data" / "builtin.json"
@@ -38,6 +41,10 @@ ENDPOINTS = {
     "audio": "/v1/audio/speech",
 }
 TRANSCRIPTION_ENDPOINT = "/v1/audio/transcriptions"
+
+#: The provider's live catalog: the first source of the default chain.
+DEFAULT_URL = "https://tokens.flex.ai/api/models"
+TRUTHY = frozenset({"1", "true", "yes", "on"})
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,8 @@ class Catalog:
     stale: bool = False
     skipped: list[Skipped] = field(default_factory=list)
     live_known: bool = False
+    #: how this copy was had: "builtin", "file", "network (HTTP 200)", "cache (fresh)", ...
+    origin: str = ""
     _by_name: dict[str, dict] | None = field(default=None, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -105,18 +114,91 @@ def endpoint_for(entry: dict[str, Any]) -> str | None:
 
 
 def load_catalog(
-    source: str | os.PathLike[str] = "builtin", *, strict: bool = False, **options: Any
+    source: str | os.PathLike[str] | None = None,
+    *,
+    strict: bool = False,
+    live: bool = False,
+    offline: bool | None = None,
+    fallback: bool = True,
+    refresh: bool = False,
+    max_age: float | None = None,
+    settings: FetchSettings | None = None,
+    default: str | None = None,
+    progress: Progress | None = None,
 ) -> Catalog:
-    """Load a catalog from ``builtin``, a JSON file path or an ``http(s)://`` URL."""
+    """Load a catalog from ``builtin``, a JSON file path or an ``http(s)://`` URL.
+
+    With no ``source``, the default chain (DESIGN §1): ``$POLICYENG_CATALOG``,
+    else ``default`` (a policy file's ``catalog:``), else the live URL; then
+    that URL's cached copy; then ``builtin``, each fall-back announced by one
+    ``CatalogWarning`` naming the copy used and its age. A named URL falls
+    back to its own cached copy only. ``fallback=False`` makes an unreachable
+    or invalid source a ``CatalogError``; so does ``refresh=True`` (fetch now,
+    whatever the cache's age). ``offline`` (default: ``$POLICYENG_OFFLINE``)
+    never touches the network. ``live=True`` also reads ``GET /v1/models``
+    with ``$FLEXAI_API_KEY`` and sets every entry's ``live``.
+    """
+    if offline is None:
+        offline = os.environ.get("POLICYENG_OFFLINE", "").strip().lower() in TRUTHY
+    if offline and (refresh or live):
+        raise UsageError(
+            f"{'--refresh' if refresh else '--live'} needs the network, but offline mode is on "
+            "(--offline or POLICYENG_OFFLINE)"
+        )
+    chained = source is None
+    if source is None:
+        source = os.environ.get("POLICYENG_CATALOG") or default or DEFAULT_URL
     source = os.fspath(source)
+    fallback = fallback and not refresh
+    try:
+        catalog = _load_source(source, strict=strict, offline=offline, fallback=fallback,
+                               refresh=refresh, max_age=max_age, settings=settings,
+                               progress=progress)
+    except CatalogError as exc:
+        if not (chained and fallback) or source == "builtin":
+            raise
+        catalog = load_builtin(strict=strict)
+        catalog.stale, catalog.origin = True, "builtin (fallback)"
+        warnings.warn(
+            f"{exc}; using builtin (snapshot of {catalog.fetched_at}, "
+            f"{describe_age(age_of(catalog.fetched_at))} old)",
+            CatalogWarning,
+            stacklevel=2,
+        )
+    if live:
+        from .remote import fetch_live_models
+
+        live_source = source if is_url(source) else DEFAULT_URL
+        apply_live(catalog, fetch_live_models(live_source, os.environ.get("FLEXAI_API_KEY"),
+                                              settings=settings, progress=progress))
+    return catalog
+
+
+def _load_source(source: str, *, strict: bool, **options: Any) -> Catalog:
     if source == "builtin":
-        meta = json.loads(BUILTIN_META_PATH.read_text(encoding="utf-8"))
-        return parse_catalog(BUILTIN_PATH.read_bytes(), "builtin", strict=strict,
-                             fetched_at=meta.get("date"), validated_sha256=meta["sha256"])
-    if source.startswith(("http://", "https://")):
-        from .remote import load_url
+        return load_builtin(strict=strict)
+    if is_url(source):
+        from .remote import load_url  # httpx only when a URL is asked for
 
         return load_url(source, strict=strict, **options)
+    return load_file(source, strict=strict)
+
+
+def is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def load_builtin(*, strict: bool = False) -> Catalog:
+    """The snapshot bundled in the package, dated by its metadata."""
+    meta = json.loads(BUILTIN_META_PATH.read_text(encoding="utf-8"))
+    catalog = parse_catalog(BUILTIN_PATH.read_bytes(), "builtin", strict=strict,
+                            fetched_at=meta.get("date"), validated_sha256=meta["sha256"])
+    catalog.origin = "builtin"
+    return catalog
+
+
+def load_file(source: str, *, strict: bool = False) -> Catalog:
+    """A JSON file in the ``/api/models`` shape; its modification time is its fetch time."""
     path = Path(source)
     try:
         body = path.read_bytes()
@@ -128,7 +210,39 @@ def load_catalog(
     except OSError as exc:
         raise CatalogError(f"cannot read: {exc.strerror}", source=source) from None
     fetched_at = datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
-    return parse_catalog(body, source, strict=strict, fetched_at=fetched_at)
+    catalog = parse_catalog(body, source, strict=strict, fetched_at=fetched_at)
+    catalog.origin = "file"
+    return catalog
+
+
+def apply_live(catalog: Catalog, live_ids: set[str]) -> None:
+    """Set ``live`` on every entry (listed by ``/v1/models`` or not); mark it known."""
+    for entry in catalog.entries:
+        entry["live"] = entry["model_name"] in live_ids
+    catalog.live_known = True
+
+
+def describe_age(seconds: float) -> str:
+    """An age for people: ``42 s``, ``12 min``, ``3 h 5 min``, ``4 days``."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:
+        hours, minutes = divmod(seconds // 60, 60)
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{seconds // 86400} days"
+
+
+def age_of(fetched_at: str | None) -> float:
+    """Seconds since an ISO date or timestamp (a bare date counts from its midnight, UTC)."""
+    if not fetched_at:
+        return 0.0
+    when = datetime.fromisoformat(fetched_at)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return (datetime.now(timezone.utc) - when).total_seconds()
 
 
 def parse_catalog(
@@ -139,11 +253,14 @@ def parse_catalog(
     fetched_at: str | None = None,
     stale: bool = False,
     validated_sha256: str | None = None,
+    warn: bool = True,
 ) -> Catalog:
     """Turn a response body into a Catalog: parse, validate each entry, derive fields.
 
     ``validated_sha256`` names a body already known to be entirely valid (the
     bundled snapshot, checked by the test suite), whose validation is skipped.
+    ``warn=False`` leaves the skipped-entry warnings to the caller (``warn_skipped``),
+    for a body that may yet be rejected as a whole.
     """
     digest = hashlib.sha256(body).hexdigest()
     try:
@@ -172,11 +289,19 @@ def parse_catalog(
             f"(strict mode):\n  {shown}{more}",
             source=source,
         )
-    for problem in skipped:
-        warnings.warn(f"catalog {source}: skipped {problem}", CatalogWarning, stacklevel=3)
     for entry in entries:
         derive(entry)
-    return Catalog(entries, source, digest, fetched_at, stale, skipped)
+    catalog = Catalog(entries, source, digest, fetched_at, stale, skipped)
+    if warn:
+        warn_skipped(catalog, stacklevel=4)
+    return catalog
+
+
+def warn_skipped(catalog: Catalog, stacklevel: int = 3) -> None:
+    """One ``CatalogWarning`` per skipped entry."""
+    for problem in catalog.skipped:
+        warnings.warn(f"catalog {catalog.source}: skipped {problem}", CatalogWarning,
+                      stacklevel=stacklevel)
 
 
 def derive(entry: dict[str, Any]) -> None:

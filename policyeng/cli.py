@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_argument("--where", metavar="EXPR", help="only entries passing this policy")
     _catalog_options(catalog)
     catalog.add_argument("--json", action="store_true", help="print the entries as JSON")
+    catalog.add_argument("--refresh", action="store_true",
+                         help="fetch the catalog now, whatever the cache's age; fail if it cannot")
+    catalog.add_argument("--info", action="store_true",
+                         help="print where the catalog came from, its age, size and sha256")
     catalog.set_defaults(run=run_catalog)
     _policy_file_commands(commands)
     return parser
@@ -107,9 +111,18 @@ def _policy_file_commands(commands) -> None:
 
 def _catalog_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--catalog", metavar="SRC", default=None,
-                        help="builtin, a JSON file or an http(s) URL (default: builtin)")
+                        help="builtin, a JSON file or an http(s) URL (default: $POLICYENG_CATALOG,"
+                             " else the live URL, its cache, then builtin)")
     parser.add_argument("--strict", action="store_true",
                         help="fail on any invalid catalog entry instead of skipping it")
+    parser.add_argument("--offline", action="store_true",
+                        help="never touch the network: a URL is served from its cache")
+    parser.add_argument("--no-fallback", action="store_true",
+                        help="exit 3 if the source is unreachable or invalid (no cache or builtin)")
+    parser.add_argument("--live", action="store_true",
+                        help="also read GET /v1/models (key: $FLEXAI_API_KEY) to know `live`")
+    parser.add_argument("--max-age", type=_seconds, metavar="SECONDS", default=None,
+                        help="use a cached catalog younger than this without asking (default 600)")
 
 
 def _positive(text: str) -> int:
@@ -122,17 +135,33 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be a finite number of seconds, 0 or more")
+    return value
+
+
 def _version() -> str:
     from . import __version__
 
     return __version__
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace, default: str | None = None):
+    """The catalog the options name; ``default`` is a policy file's ``catalog:``."""
     from .catalog import load_catalog
+    from .progress import TerminalProgress
 
-    return load_catalog(args.catalog or os.environ.get("POLICYENG_CATALOG") or "builtin",
-                        strict=args.strict)
+    option = vars(args).get
+    return load_catalog(option("catalog"), strict=option("strict", False),
+                        live=option("live", False), offline=True if option("offline") else None,
+                        fallback=not option("no_fallback", False),
+                        refresh=option("refresh", False), max_age=option("max_age"),
+                        default=default, progress=TerminalProgress.for_terminal())
 
 
 def run_select(args: argparse.Namespace) -> int:
@@ -269,6 +298,8 @@ def _print_table(headers: list[str], rows: list[list[str]]) -> None:
 
 def run_catalog(args: argparse.Namespace) -> int:
     catalog = _load(args)
+    if args.info:
+        return _print_catalog_info(catalog, args.json)
     entries = catalog.entries
     if args.where:
         from .engine import compile
@@ -287,6 +318,38 @@ def run_catalog(args: argparse.Namespace) -> int:
     ]
     _print_table(headers, rows)
     print(f"{len(entries)} of {len(catalog)} models, catalog {catalog.source}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _print_catalog_info(catalog, as_json: bool) -> int:
+    """``catalog --info``: where the catalog came from, how old it is, what it holds."""
+    from .catalog import age_of, describe_age, is_url
+
+    cache = None
+    if is_url(catalog.source):
+        from .cache import CatalogCache
+
+        cache = str(CatalogCache().path_for(catalog.source))
+    age = age_of(catalog.fetched_at)
+    info = {**catalog.info(), "origin": catalog.origin, "age_seconds": int(age),
+            "entries": len(catalog), "skipped": [str(s) for s in catalog.skipped],
+            "live_known": catalog.live_known, "cache": cache}
+    if as_json:
+        _print_json(info)
+        return EXIT_OK
+    rows = [["source", catalog.source], ["origin", catalog.origin],
+            ["fetched_at", f"{catalog.fetched_at} ({describe_age(age)} ago)"
+                           if catalog.fetched_at else "unknown"],
+            ["stale", "yes" if catalog.stale else "no"], ["entries", str(len(catalog))],
+            ["skipped", str(len(catalog.skipped))], ["sha256", catalog.sha256]]
+    if cache:
+        rows.append(["cache", cache])
+    width = max(len(r[0]) for r in rows)
+    for name, value in rows:
+        print(f"{name.ljust(width)}  {value}")
+        if name == "skipped":
+            for problem in catalog.skipped:
+                print(f"{''.ljust(width)}    {problem}")
     return EXIT_OK
 
 

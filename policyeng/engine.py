@@ -185,8 +185,8 @@ def as_catalog(catalog: CatalogLike) -> Catalog:
 
 
 def default_catalog() -> Catalog:
-    """The catalog used when none is named."""
-    return load_catalog("builtin")
+    """The catalog used when none is named: the default chain (live URL, cache, builtin)."""
+    return load_catalog()
 
 
 def select(policy: str | Policy, catalog: CatalogLike = None) -> Selection:

@@ -5,6 +5,7 @@
      |    +-- NoMatch       a valid policy resolved to no model            (exit 1)
      |    +-- PolicyFileError  several mistakes in policy files, together (exit 2)
      +-- CatalogError       the catalog could not be had or is invalid     (exit 3)
+     +-- UsageError         options that contradict each other             (exit 2)
 
     CatalogWarning          a catalog entry was skipped (a ``warnings`` category)
 
@@ -170,6 +171,10 @@ class CatalogError(Error):
 
     def __str__(self) -> str:
         return f"catalog {self.source}: {self.message}" if self.source else self.message
+
+
+class UsageError(Error):
+    """Options that cannot be honoured together (``--offline`` with ``--refresh``)."""
 
 
 class CatalogWarning(UserWarning):

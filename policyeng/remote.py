@@ -1,0 +1,156 @@
+"""Catalogs served over HTTP: the URL source, its cache, and the live list.
+
+``load_url`` answers from the cache while it is fresh (``max_age``), else
+revalidates with a conditional GET (a 304 reuses the cached body), else
+fetches; only a response that parses and validates replaces the cache. When
+the fetch fails it falls back to the cached copy, with one warning naming
+the copy and its age, unless ``fallback=False`` (``--no-fallback``).
+
+``fetch_live_models`` reads ``GET /v1/models`` (the models serving right now)
+from the catalog's own origin, with the ``FLEXAI_API_KEY`` bearer key, which
+is never cached, logged or put in an error.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlunsplit
+
+from .cache import CacheEntry, CatalogCache
+from .catalog import Catalog, describe_age, parse_catalog, warn_skipped
+from .errors import CatalogError, CatalogWarning
+from .fetch import FetchSettings, Progress, get, origin
+
+#: Freshness TTL: a cached catalog younger than this is used without a request.
+DEFAULT_MAX_AGE = 600.0
+
+
+def load_url(
+    source: str,
+    *,
+    strict: bool = False,
+    offline: bool = False,
+    fallback: bool = True,
+    refresh: bool = False,
+    max_age: float | None = None,
+    settings: FetchSettings | None = None,
+    cache: CatalogCache | None = None,
+    progress: Progress | None = None,
+) -> Catalog:
+    """The catalog at ``source``: from a fresh cache, the network, or (stale) the cache."""
+    cache = cache if cache is not None else CatalogCache()
+    settings = settings if settings is not None else FetchSettings()
+    max_age = DEFAULT_MAX_AGE if max_age is None else max_age
+    entry = cache.read(source)
+    if entry is not None and not refresh and entry.age() <= max_age:
+        return _from_cache(entry, strict, stale=False, origin="cache (fresh)")
+    if offline:
+        if entry is None:
+            raise CatalogError("offline, and no cached copy", source=source)
+        _warn_stale(source, "offline", entry)
+        return _from_cache(entry, strict, stale=True, origin="cache (offline)")
+    try:
+        return _fetch(source, entry, cache, strict, settings, progress)
+    except CatalogError as exc:
+        if entry is None:
+            raise CatalogError(f"{exc.message}; no cached copy", source=source) from None
+        if not fallback:
+            raise
+        _warn_stale(source, exc.message, entry)
+        return _from_cache(entry, strict, stale=True, origin="cache (stale)")
+
+
+def _fetch(source: str, entry: CacheEntry | None, cache: CatalogCache, strict: bool,
+           settings: FetchSettings, progress: Progress | None) -> Catalog:
+    """Revalidate or fetch; store the body only if it makes a usable catalog."""
+    response = get(source, settings=settings, progress=progress,
+                   headers=entry.validators() if entry is not None else None)
+    if response.status == 304 and entry is not None:
+        confirmed = cache.confirm(entry, etag=response.headers.get("etag"),
+                                  last_modified=response.headers.get("last-modified"))
+        return _from_cache(confirmed, strict, stale=False, origin="cache (revalidated: 304)")
+    if response.status != 200:
+        raise CatalogError(f"HTTP {response.status} {response.reason}".rstrip(), source=source)
+    now = time.time()
+    catalog = parse_catalog(response.body, source, strict=strict, fetched_at=_iso(now),
+                            warn=False)
+    if not catalog.entries:
+        problem = f" ({len(catalog.skipped)} invalid)" if catalog.skipped else ""
+        raise CatalogError(f"response holds no valid model entry{problem}", source=source)
+    warn_skipped(catalog)  # only now: a rejected body must not flood stderr first
+    cache.write(source, response.body, etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"), fetched_at=now)
+    catalog.origin = f"network (HTTP {response.status})"
+    return catalog
+
+
+def _from_cache(entry: CacheEntry, strict: bool, *, stale: bool, origin: str) -> Catalog:
+    catalog = parse_catalog(entry.body, entry.url, strict=strict,
+                            fetched_at=entry.fetched_at_iso, stale=stale)
+    catalog.origin = origin
+    return catalog
+
+
+def _warn_stale(source: str, reason: str, entry: CacheEntry) -> None:
+    warnings.warn(
+        f"catalog {source}: {reason}; using the cached copy fetched {entry.fetched_at_iso} "
+        f"({describe_age(entry.age())} old)",
+        CatalogWarning,
+        stacklevel=4,
+    )
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
+
+
+def live_list_url(catalog_url: str) -> str:
+    """``/v1/models`` on the catalog URL's own scheme, host and port."""
+    scheme, host, port = origin(catalog_url)
+    default = {"http": 80, "https": 443}.get(scheme)
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != default:
+        netloc = f"{netloc}:{port}"
+    return urlunsplit((scheme, netloc, "/v1/models", "", ""))
+
+
+def fetch_live_models(
+    catalog_url: str,
+    key: str | None,
+    *,
+    settings: FetchSettings | None = None,
+    progress: Progress | None = None,
+) -> set[str]:
+    """The ids ``GET /v1/models`` lists as serving now (OpenAI list shape)."""
+    url = live_list_url(catalog_url)
+    response = get(url, settings=settings or FetchSettings(), bearer=key or None,
+                   progress=progress)
+    if response.status in (401, 403):
+        why = ("FLEXAI_API_KEY is not set" if not key
+               else "the key in FLEXAI_API_KEY was refused (wrong or expired?)")
+        raise CatalogError(f"HTTP {response.status} {response.reason}: {why}", source=url)
+    if response.status != 200:
+        raise CatalogError(f"HTTP {response.status} {response.reason}".rstrip(), source=url)
+    return _live_ids(response.body, url)
+
+
+def _live_ids(body: bytes, url: str) -> set[str]:
+    shape = 'expected the OpenAI list shape {"object": "list", "data": [{"id": ...}, ...]}'
+    try:
+        data: Any = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CatalogError(f"not JSON; {shape}", source=url) from None
+    items = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise CatalogError(shape, source=url)
+    ids = set()
+    for index, item in enumerate(items):
+        model_id = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(model_id, str):
+            raise CatalogError(f"data[{index}] has no string id; {shape}", source=url)
+        ids.add(model_id)
+    return ids
