@@ -181,7 +181,7 @@ def run_catalog(args: argparse.Namespace) -> int:
         for e in entries
     ]
     print("\n".join(render.table(headers, rows, render.Style(sys.stdout), right=(3, 4, 5),
-                                  shrink=(2, 0))))
+                                  shrink=((2,), (0,), (1,)))))
     print(f"{len(entries)} of {len(catalog)} models, catalog {catalog.source}", file=sys.stderr)
     return EXIT_OK
 

@@ -103,14 +103,15 @@ def table(
     style: Style,
     *,
     right: Sequence[int] = (),
-    shrink: Sequence[int] = (),
+    shrink: Sequence[Sequence[int]] = (),
     indent: int = 0,
 ) -> list[str]:
     """Aligned lines: ``right`` columns right-aligned, ``shrink`` columns cut to fit the width.
 
-    When the table is wider than ``style.width``, the ``shrink`` columns give
-    up room in the order listed (the least useful first), each down to its
-    header's width or 8 columns, until the table fits.
+    When the table is wider than ``style.width``, the groups of columns in
+    ``shrink`` give up room in the order listed (the least useful first);
+    within a group the widest column shrinks first; no column goes below its
+    header's width or 8. Numbers are never in ``shrink``: they are never cut.
     """
     cells = [[_split(c) for c in row] for row in rows]
     widths = [text_width(h) for h in headers]
@@ -119,12 +120,15 @@ def table(
             widths[i] = max(widths[i], text_width(text))
     if style.width is not None:
         excess = indent + sum(widths) + 2 * (len(widths) - 1) - style.width
-        for i in shrink:
-            if excess <= 0:
-                break
-            cut = min(excess, max(0, widths[i] - max(8, text_width(headers[i]))))
-            widths[i] -= cut
-            excess -= cut
+        for group in shrink:
+            floors = {i: max(8, text_width(headers[i])) for i in group}
+            while excess > 0:
+                roomy = [i for i in group if widths[i] > floors[i]]
+                if not roomy:
+                    break
+                widest = max(roomy, key=lambda i: widths[i])
+                widths[widest] -= 1
+                excess -= 1
     lines = [_line([(h, "bold") for h in headers], widths, right, style, indent)]
     lines += [_line(row, widths, right, style, indent) for row in cells]
     return lines
@@ -147,6 +151,15 @@ def _line(row, widths, right, style: Style, indent: int) -> str:
         else:
             parts.append(style(text, paint) + pad)
     return (" " * indent + "  ".join(parts)).rstrip()
+
+
+def wrap(text: str, width: int | None) -> list[str]:
+    """Prose lines wrapped to the output width (not at all when there is no limit)."""
+    if width is None:
+        return [text]
+    import textwrap
+
+    return textwrap.wrap(text, max(20, width)) or [""]
 
 
 def value_cell(value: Any) -> Cell:
@@ -228,10 +241,11 @@ def funnel_lines(steps: list[dict[str, Any]], style: Style, *, title: str) -> li
     for step in steps:
         add(step, "", "")
     lines = table([title, "in", "dropped", "left", "dropped, e.g."], rows, style,
-                  right=(1, 2, 3), shrink=(4, 0))
+                  right=(1, 2, 3), shrink=((4,), (0,)))
     if nested:
-        lines.append(style("(indented: the parts of an or/not clause, each counted over the "
-                           "models that reached that clause)", "dim"))
+        note = ("(indented: the parts of an or/not clause, each counted over the models that "
+                "reached that clause)")
+        lines += [style(line, "dim") for line in wrap(note, style.width)]
     return lines
 
 
@@ -291,7 +305,7 @@ def ranking_table(
         ])
     right = tuple(range(3, 3 + len(keys)))
     lines = table(["#", "model_name", "endpoint", *keys], rows, style, right=(0, *right),
-                  shrink=(2, 1))
+                  shrink=((1, 2),))
     return lines
 
 
