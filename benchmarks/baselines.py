@@ -31,10 +31,21 @@ rounding of 3x, then + y).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any
 
-KNOWN_CATEGORIES = ("text", "code", "reasoning", "multimodal", "vision", "embedding", "image", "audio", "video")
+KNOWN_CATEGORIES = (
+    "text",
+    "code",
+    "reasoning",
+    "multimodal",
+    "vision",
+    "embedding",
+    "image",
+    "audio",
+    "video",
+)
 KNOWN = frozenset(KNOWN_CATEGORIES)
 
 Entry = Mapping[str, Any]
@@ -46,20 +57,30 @@ Entry = Mapping[str, Any]
 # breaks ties on model_name.
 # --------------------------------------------------------------------------
 
-def floor_p1(entries: Iterable[Entry]) -> Optional[str]:
+
+def floor_p1(entries: Iterable[Entry]) -> str | None:
     cands = [
-        e for e in entries
+        e
+        for e in entries
         if "tool_use" in (e.get("supports") or ())
-        and (p := e.get("output_per_mtok")) is not None and p < 1
+        and (p := e.get("output_per_mtok")) is not None
+        and p < 1
         and e.get("health_status") == "healthy"
         and e.get("category") in KNOWN
     ]
     if not cands:
         return None
-    return min(cands, key=lambda e: (e.get("output_per_mtok") is None, e.get("output_per_mtok") or 0, e["model_name"]))["model_name"]
+    return min(
+        cands,
+        key=lambda e: (
+            e.get("output_per_mtok") is None,
+            e.get("output_per_mtok") or 0,
+            e["model_name"],
+        ),
+    )["model_name"]
 
 
-def _key_p2(e: Entry) -> Optional[float]:
+def _key_p2(e: Entry) -> float | None:
     i = e.get("input_per_mtok")
     o = e.get("output_per_mtok")
     if i is None or o is None:
@@ -67,11 +88,13 @@ def _key_p2(e: Entry) -> Optional[float]:
     return 3 * i + o
 
 
-def floor_p2(entries: Iterable[Entry]) -> Optional[str]:
+def floor_p2(entries: Iterable[Entry]) -> str | None:
     cands = [
-        e for e in entries
+        e
+        for e in entries
         if e.get("category") in ("text", "code", "reasoning")
-        and (c := e.get("context_window")) is not None and c >= 32000
+        and (c := e.get("context_window")) is not None
+        and c >= 32000
         and "vision" not in (e.get("supports") or ())
         and e.get("category") in KNOWN
     ]
@@ -85,16 +108,24 @@ def floor_p2(entries: Iterable[Entry]) -> Optional[str]:
     return min(cands, key=key)["model_name"]
 
 
-def floor_p3(entries: Iterable[Entry]) -> Optional[str]:
+def floor_p3(entries: Iterable[Entry]) -> str | None:
     cands = [
-        e for e in entries
+        e
+        for e in entries
         if "embeddings" in (e.get("supports") or ())
         and e.get("health_status") == "healthy"
         and e.get("category") in KNOWN
     ]
     if not cands:
         return None
-    return min(cands, key=lambda e: (e.get("input_per_mtok") is None, e.get("input_per_mtok") or 0, e["model_name"]))["model_name"]
+    return min(
+        cands,
+        key=lambda e: (
+            e.get("input_per_mtok") is None,
+            e.get("input_per_mtok") or 0,
+            e["model_name"],
+        ),
+    )["model_name"]
 
 
 # --------------------------------------------------------------------------
@@ -105,7 +136,7 @@ _J_KNOWN = "`" + json.dumps(list(KNOWN_CATEGORIES)) + "`"
 
 
 def _j_null_last(filtered: str, present: str, missing: str, key: str) -> str:
-    """min_by over entries with a key (model_name tie-break), else the first missing-key one by name."""
+    """min_by over entries with a key (model_name tie-break), else the first keyless one by name."""
     return (
         f"{filtered} | (min_by(sort_by([?{present}], &model_name), &{key})"
         f" || sort_by([?{missing}], &model_name)[0]).model_name"
@@ -118,7 +149,7 @@ JMES_P1 = (
     f" && contains({_J_KNOWN}, category)], &model_name), &output_per_mtok).model_name"
 )
 JMES_P2 = _j_null_last(
-    "[?contains(`[\"text\", \"code\", \"reasoning\"]`, category) && context_window != null"
+    '[?contains(`["text", "code", "reasoning"]`, category) && context_window != null'
     " && context_window >= `32000` && !contains(supports || `[]`, 'vision')"
     f" && contains({_J_KNOWN}, category)]",
     "input_per_mtok != null && output_per_mtok != null",
@@ -151,16 +182,15 @@ JQ_P1 = (
     " | sort_by(.output_per_mtok, .model_name) | .[0].model_name"
 )
 JQ_P2 = (
-    _JQ_DEFS
-    + " def k: if .input_per_mtok == null or .output_per_mtok == null then null"
+    _JQ_DEFS + " def k: if .input_per_mtok == null or .output_per_mtok == null then null"
     " else 3 * .input_per_mtok + .output_per_mtok end;"
     ' [.[] | select((.category as $c | any("text", "code", "reasoning"; . == $c))'
-    ' and .context_window != null and .context_window >= 32000 and (has_tag("vision") | not) and known)]'
+    " and .context_window != null and .context_window >= 32000"
+    ' and (has_tag("vision") | not) and known)]'
     " | sort_by((k == null), k, .model_name) | .[0].model_name"
 )
 JQ_P3 = (
-    _JQ_DEFS
-    + ' [.[] | select(has_tag("embeddings") and .health_status == "healthy" and known)]'
+    _JQ_DEFS + ' [.[] | select(has_tag("embeddings") and .health_status == "healthy" and known)]'
     " | sort_by((.input_per_mtok == null), .input_per_mtok, .model_name) | .[0].model_name"
 )
 
@@ -185,15 +215,16 @@ _CEL_KNOWN_CAT = f"(has(e.category) && e.category in {_CEL_KNOWN})"
 _CEL_HEALTHY = '(has(e.health_status) && e.health_status == "healthy")'
 
 CEL_P1 = (
-    f'{_cel_has_tag("tool_use")} && {_cel_num("output_per_mtok")} && double(e.output_per_mtok) < 1.0'
+    f"{_cel_has_tag('tool_use')} && {_cel_num('output_per_mtok')}"
+    " && double(e.output_per_mtok) < 1.0"
     f" && {_CEL_HEALTHY} && {_CEL_KNOWN_CAT}"
 )
 CEL_P2 = (
     '(has(e.category) && e.category in ["text", "code", "reasoning"])'
-    f' && {_cel_num("context_window")} && double(e.context_window) >= 32000.0'
-    f' && !{_cel_has_tag("vision")} && {_CEL_KNOWN_CAT}'
+    f" && {_cel_num('context_window')} && double(e.context_window) >= 32000.0"
+    f" && !{_cel_has_tag('vision')} && {_CEL_KNOWN_CAT}"
 )
-CEL_P3 = f'{_cel_has_tag("embeddings")} && {_CEL_HEALTHY} && {_CEL_KNOWN_CAT}'
+CEL_P3 = f"{_cel_has_tag('embeddings')} && {_CEL_HEALTHY} && {_CEL_KNOWN_CAT}"
 
 
 def rank_key_p1(e: Entry) -> tuple:
@@ -215,7 +246,7 @@ def rank_key_p3(e: Entry) -> tuple:
 class BenchPolicy:
     name: str
     text: str
-    floor: Callable[[Iterable[Entry]], Optional[str]]
+    floor: Callable[[Iterable[Entry]], str | None]
     jmespath: str
     jq: str
     cel_filter: str  # a CEL boolean over one entry `e`
@@ -225,17 +256,29 @@ class BenchPolicy:
 P1 = BenchPolicy(
     "P1",
     "supports tool_use and output_per_mtok < 1 and healthy order by output_per_mtok",
-    floor_p1, JMES_P1, JQ_P1, CEL_P1, rank_key_p1,
+    floor_p1,
+    JMES_P1,
+    JQ_P1,
+    CEL_P1,
+    rank_key_p1,
 )
 P2 = BenchPolicy(
     "P2",
     'category in ["text", "code", "reasoning"] and context_window >= 32k and not supports vision'
     " order by 3 * input_per_mtok + output_per_mtok",
-    floor_p2, JMES_P2, JQ_P2, CEL_P2, rank_key_p2,
+    floor_p2,
+    JMES_P2,
+    JQ_P2,
+    CEL_P2,
+    rank_key_p2,
 )
 P3 = BenchPolicy(
     "P3",
     "supports embeddings and healthy order by input_per_mtok",
-    floor_p3, JMES_P3, JQ_P3, CEL_P3, rank_key_p3,
+    floor_p3,
+    JMES_P3,
+    JQ_P3,
+    CEL_P3,
+    rank_key_p3,
 )
 POLICIES = (P1, P2, P3)

@@ -67,25 +67,119 @@ PROVIDERS = [
 ]
 
 FAMILIES: dict[str, list[str]] = {
-    "text": ["Llama-3.3", "Qwen2.5", "Mistral-Small", "Gemma-3", "Phi-4", "Granite-3.3", "Command-R", "OLMo-2"],
-    "reasoning": ["DeepSeek-R1", "QwQ", "Qwen3", "Magistral", "Phi-4-reasoning", "GLM-4.5", "Kimi-K2"],
-    "multimodal": ["Qwen2.5-VL", "Llama-4-Scout", "Gemma-3-it", "Pixtral", "InternVL3", "Llama-3.2-Vision"],
-    "code": ["Qwen2.5-Coder", "Codestral", "DeepSeek-Coder-V2", "StarCoder2", "Devstral", "Granite-Code"],
-    "embedding": ["bge-m3", "bge-large-en-v1.5", "nomic-embed-text-v1.5", "gte-Qwen2", "e5-mistral", "Qwen3-Embedding"],
+    "text": [
+        "Llama-3.3",
+        "Qwen2.5",
+        "Mistral-Small",
+        "Gemma-3",
+        "Phi-4",
+        "Granite-3.3",
+        "Command-R",
+        "OLMo-2",
+    ],
+    "reasoning": [
+        "DeepSeek-R1",
+        "QwQ",
+        "Qwen3",
+        "Magistral",
+        "Phi-4-reasoning",
+        "GLM-4.5",
+        "Kimi-K2",
+    ],
+    "multimodal": [
+        "Qwen2.5-VL",
+        "Llama-4-Scout",
+        "Gemma-3-it",
+        "Pixtral",
+        "InternVL3",
+        "Llama-3.2-Vision",
+    ],
+    "code": [
+        "Qwen2.5-Coder",
+        "Codestral",
+        "DeepSeek-Coder-V2",
+        "StarCoder2",
+        "Devstral",
+        "Granite-Code",
+    ],
+    "embedding": [
+        "bge-m3",
+        "bge-large-en-v1.5",
+        "nomic-embed-text-v1.5",
+        "gte-Qwen2",
+        "e5-mistral",
+        "Qwen3-Embedding",
+    ],
     "image": ["FLUX.1-schnell", "FLUX.1-dev", "stable-diffusion-3.5", "SDXL-Turbo", "HiDream-I1"],
-    "audio": ["whisper-large-v3", "whisper-large-v3-turbo", "Kokoro-82M", "parler-tts", "canary-1b"],
+    "audio": [
+        "whisper-large-v3",
+        "whisper-large-v3-turbo",
+        "Kokoro-82M",
+        "parler-tts",
+        "canary-1b",
+    ],
     "vision": ["olmOCR", "GOT-OCR2", "Florence-2", "PaddleOCR-VL"],
     "video": ["Wan2.1-T2V", "HunyuanVideo", "LTX-Video", "CogVideoX"],
     UNKNOWN_CATEGORY: ["bge-reranker-v2-m3", "jina-reranker-v2", "mxbai-rerank"],
 }
 
-SIZES = ["0.5B", "1.5B", "3B", "7B", "8B", "14B", "22B", "32B", "70B", "72B", "123B", "235B-A22B", "405B"]
+SIZES = [
+    "0.5B",
+    "1.5B",
+    "3B",
+    "7B",
+    "8B",
+    "14B",
+    "22B",
+    "32B",
+    "70B",
+    "72B",
+    "123B",
+    "235B-A22B",
+    "405B",
+]
 VARIANTS = ["Instruct", "Instruct-FP8", "Chat", "AWQ", "Turbo", "", "Preview", "Lite", "GGUF-Q4"]
 
 #: Common list prices (USD per million tokens): drawing from these makes ties.
-COMMON_PRICES = [0.02, 0.05, 0.06, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6,
-                 0.8, 0.9, 1.0, 1.2, 2.0, 2.5, 3.0, 5.0, 8.0, 10.0, 15.0]
-CHAT_CONTEXTS = [4096, 8192, 16384, 32768, 32768, 65536, 128000, 131072, 131072, 200000, 262144, 1000000]
+COMMON_PRICES = [
+    0.02,
+    0.05,
+    0.06,
+    0.1,
+    0.12,
+    0.15,
+    0.2,
+    0.25,
+    0.3,
+    0.4,
+    0.5,
+    0.6,
+    0.8,
+    0.9,
+    1.0,
+    1.2,
+    2.0,
+    2.5,
+    3.0,
+    5.0,
+    8.0,
+    10.0,
+    15.0,
+]
+CHAT_CONTEXTS = [
+    4096,
+    8192,
+    16384,
+    32768,
+    32768,
+    65536,
+    128000,
+    131072,
+    131072,
+    200000,
+    262144,
+    1000000,
+]
 
 
 def _price(rng: random.Random) -> float:
@@ -132,8 +226,8 @@ def _supports(rng: random.Random, category: str) -> list[str]:
 
 
 def _entry(rng: random.Random, i: int) -> dict[str, Any]:
-    categories = list(CATEGORY_WEIGHTS) + [UNKNOWN_CATEGORY]
-    weights = list(CATEGORY_WEIGHTS.values()) + [UNKNOWN_CATEGORY_WEIGHT]
+    categories = [*list(CATEGORY_WEIGHTS), UNKNOWN_CATEGORY]
+    weights = [*list(CATEGORY_WEIGHTS.values()), UNKNOWN_CATEGORY_WEIGHT]
     category = rng.choices(categories, weights)[0]
     provider, org = rng.choice(PROVIDERS)
     family = rng.choice(FAMILIES[category])
@@ -186,13 +280,23 @@ def _entry(rng: random.Random, i: int) -> dict[str, Any]:
     elif inp is not None and rng.random() < 0.35:
         entry["output_per_mtok"] = inp  # same price both ways: ties in P2's key
     else:
-        entry["output_per_mtok"] = _price(rng) if rng.random() < 0.5 else round((inp or 0.1) * rng.choice([1, 2, 3, 4, 5]), 3)
+        entry["output_per_mtok"] = (
+            _price(rng)
+            if rng.random() < 0.5
+            else round((inp or 0.1) * rng.choice([1, 2, 3, 4, 5]), 3)
+        )
 
     entry["supports"] = _supports(rng, category)
     pricing: list[dict[str, Any]] = []
     if category in ("image", "video") and rng.random() < 0.5:
         unit = "image" if category == "image" else "second"
-        pricing.append({"billing_unit": unit, "unit_price_usd": rng.choice([0.003, 0.01, 0.02, 0.04, 0.06]), "currency": "USD"})
+        pricing.append(
+            {
+                "billing_unit": unit,
+                "unit_price_usd": rng.choice([0.003, 0.01, 0.02, 0.04, 0.06]),
+                "currency": "USD",
+            }
+        )
     entry["pricing"] = pricing
 
     h = rng.random()

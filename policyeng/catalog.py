@@ -12,11 +12,12 @@ import hashlib
 import json
 import os
 import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from .errors import CatalogError, CatalogWarning
 
@@ -113,7 +114,7 @@ def load_catalog(
         return parse_catalog(BUILTIN_PATH.read_bytes(), "builtin", strict=strict,
                              fetched_at=meta.get("date"))
     if source.startswith(("http://", "https://")):
-        from .remote import load_url  # noqa: PLC0415 - httpx only when a URL is asked for
+        from .remote import load_url
 
         return load_url(source, strict=strict, **options)
     path = Path(source)
@@ -201,11 +202,19 @@ def validate_entries(data: list[Any]) -> tuple[list[dict[str, Any]], list[Skippe
     return entries, skipped
 
 
+NUMBER_FIELDS = ("context_window", "max_output", "input_per_mtok", "output_per_mtok")
+
+
 def _first_error(validator, entry: Any) -> str | None:
-    from jsonschema.exceptions import best_match  # noqa: PLC0415
+    from jsonschema.exceptions import best_match
 
     error = best_match(validator.iter_errors(entry))
     if error is None:
+        # JSON Schema cannot say "not NaN" (NaN passes minimum and maximum).
+        for name in NUMBER_FIELDS:
+            number = entry.get(name)
+            if number is not None and number != number:
+                return f"{name}: NaN is not a finite number"
         return None
     where = ".".join(str(p) for p in error.absolute_path)
     return f"{where}: {error.message}" if where else error.message
@@ -219,13 +228,13 @@ def schema_path(name: str) -> Path:
     raise FileNotFoundError(f"schema {name} is not installed")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict[str, Any]:
     return json.loads(schema_path(name).read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)
 def _validator():
-    from jsonschema import Draft202012Validator  # noqa: PLC0415 - slow import, only when loading
+    from jsonschema import Draft202012Validator
 
     return Draft202012Validator(load_schema("catalog.schema.json"))

@@ -84,7 +84,7 @@ class _Types:
             raise self.error(node, message, kind="unknown-field", hint=hint)
         return kind
 
-    def of(self, node: s.Node) -> str:  # noqa: C901 - one branch per node type reads best
+    def of(self, node: s.Node) -> str:
         if isinstance(node, s.Number):
             return NUMBER
         if isinstance(node, s.String):

@@ -12,7 +12,8 @@ import json
 import os
 import sys
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .errors import Error
 
@@ -28,8 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Error as exc:
         if os.environ.get("POLICYENG_DEBUG") == "1":
             raise
-        print(f"policyeng: {exc}" if "\n" not in str(exc) else f"policyeng: {exc}",
-              file=sys.stderr)
+        print(f"policyeng: {exc}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:
         sys.stderr.close()

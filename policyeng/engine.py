@@ -7,9 +7,10 @@ refresh or request at the cost of one list comprehension and one ``min``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 from . import syntax as s
 from .catalog import Catalog, load_catalog
@@ -78,13 +79,11 @@ class Policy:
                 f"  {step['clause']:<40}  {step['entered']:>5} in  {step['dropped']:>5} dropped"
                 f"  {step['passed']:>5} left{emptied}"
             )
-        unpickable = [e for e in self.filter(catalog) if "endpoint" not in e]
-        if unpickable and len(unpickable) == len(self.filter(catalog)):
-            categories = sorted({str(e.get("category")) for e in unpickable})
-            lines.append(
-                f"  {len(unpickable)} matched, but none has an endpoint "
-                f"(unknown categor{'y' if len(categories) == 1 else 'ies'}: {', '.join(categories)})"
-            )
+        matched = self.filter(catalog)
+        if matched:  # every match lacks an endpoint, or select would have picked one
+            categories = ", ".join(sorted({str(e.get("category")) for e in matched}))
+            lines.append(f"  {len(matched)} matched, but none has an endpoint "
+                         f"(unknown category: {categories})")
         return NoMatch("\n".join(lines), funnel=steps, text=self.text)
 
     def _entries(self, catalog: Catalog) -> list[dict[str, Any]]:
@@ -176,7 +175,7 @@ class Selection:
 
 
 @lru_cache(maxsize=512)
-def compile(text: str) -> Policy:  # noqa: A001 - the public name mirrors re.compile
+def compile(text: str) -> Policy:
     """Parse, check and compile a policy; cached by text."""
     return compile_uncached(text)
 

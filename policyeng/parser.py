@@ -6,7 +6,6 @@ with a caret and a plain-words list of what could come next.
 
 from __future__ import annotations
 
-import ast as _python_ast
 import threading
 from pathlib import Path
 
@@ -101,7 +100,7 @@ def _check_depth(tree, text: str) -> None:
 
 
 def _syntax_error(exc, text: str) -> PolicyError:
-    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
     offset = getattr(exc, "pos_in_stream", None)
     if offset is None:
@@ -131,6 +130,8 @@ def _syntax_error(exc, text: str) -> PolicyError:
             message += f"; expected {expected}"
         if token.type == "NAME" and token.lower() in _KEYWORDS:
             hint = f"keywords are lower case: `{token.lower()}`"
+        elif token.type == "COMPARE_OP" and text[:offset].rstrip().endswith("supports"):
+            hint = "write `supports TAG`, e.g. `supports tool_use`"
         elif token.type == "COMPARE_OP":
             hint = "comparisons do not chain: write `a < b and b < c`"
         elif text.lstrip().startswith("order by"):
@@ -179,17 +180,24 @@ def _number(token, text: str) -> int | float:
     return value
 
 
+_ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "t": "\t"}
+
+
 def _string(token, text: str) -> str:
+    """Unquote a string literal: \\ \" \' \n \t are escapes; any other backslash is literal."""
     body = str(token)[1:-1]
     if "\\" not in body:
         return body
-    quote = str(token)[0]
-    try:
-        return _python_ast.literal_eval(quote + body + quote)
-    except (SyntaxError, ValueError):
-        raise PolicyError.at("invalid escape in string", text, token.start_pos,
-                             kind="syntax", length=len(token),
-                             hint="escape a backslash as \\\\") from None
+    out, i = [], 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\" and i + 1 < len(body) and body[i + 1] in _ESCAPES:
+            out.append(_ESCAPES[body[i + 1]])
+            i += 2
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
 
 
 def _lark_transformer():

@@ -7,7 +7,6 @@ so ``parse(to_text(tree)) == tree`` holds whatever the spacing was.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 
 @dataclass(frozen=True)
@@ -115,9 +114,10 @@ class Or:
     span: Span | None = _span()
 
 
-Node = Union[
-    Number, String, Bool, Field, Negative, Arithmetic, Compare, In, Matches, Supports, Has, Not, And, Or
-]
+Node = (
+    Number | String | Bool | Field | Negative | Arithmetic | Compare | In | Matches | Supports
+    | Has | Not | And | Or
+)
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,10 @@ _KEYWORDS = frozenset(
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    escaped = (
+        text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    )
+    return f'"{escaped}"'
 
 
 def _number(value: int | float) -> str:

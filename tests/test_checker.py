@@ -1,0 +1,81 @@
+"""Fields and types: errors at compile time, with carets and "did you mean"."""
+
+from __future__ import annotations
+
+import pytest
+
+import policyeng
+from policyeng import PolicyError
+
+
+def error_of(text: str) -> PolicyError:
+    with pytest.raises(PolicyError) as info:
+        policyeng.compile(text)
+    return info.value
+
+
+def test_unknown_field_suggests_the_closest_name_with_a_caret():
+    error = error_of("supports tool_use and output_per_mtk < 1 and healthy")
+    assert error.kind == "unknown-field"
+    assert str(error) == (
+        "<policy>:1:23: unknown field 'output_per_mtk'; did you mean 'output_per_mtok'?\n"
+        "  supports tool_use and output_per_mtk < 1 and healthy\n"
+        "                        ^^^^^^^^^^^^^^"
+    )
+
+
+def test_unknown_field_without_a_close_name_lists_the_fields():
+    error = error_of("wibble > 3")
+    assert str(error).splitlines()[0] == "<policy>:1:1: unknown field 'wibble'"
+    assert "hint: fields: category, context_window," in str(error)
+
+
+def test_unknown_field_in_an_order_key_points_into_the_ranking():
+    error = error_of("healthy\norder by imput_per_mtok")
+    assert (error.line, error.column) == (2, 10)
+    assert "did you mean 'input_per_mtok'?" in str(error)
+
+
+def test_text_compared_with_less_than_is_a_type_error():
+    error = error_of('category < "text"')
+    assert str(error) == (
+        '<policy>:1:1: `<` needs numbers, but these are strings\n'
+        '  category < "text"\n'
+        '  ^^^^^^^^^^^^^^^^^\n'
+        'hint: text and booleans compare with == and != only'
+    )
+
+
+def test_number_compared_with_text_is_a_type_error():
+    assert str(error_of('context_window == "128k"')).splitlines()[0] == (
+        "<policy>:1:1: cannot compare a number with a string")
+
+
+def test_matches_on_a_number_is_a_type_error():
+    assert str(error_of('context_window matches "1*"')).splitlines()[0] == (
+        "<policy>:1:1: `matches` works on text, but this is a number")
+
+
+def test_a_bare_number_field_is_not_a_condition():
+    error = error_of("healthy and max_output")
+    assert str(error).splitlines()[0] == (
+        "<policy>:1:13: expected a condition around `and`, but this is a number")
+    assert error.hint == "compare it, e.g. `max_output > 0`"
+
+
+def test_list_items_must_match_the_field_type():
+    error = error_of('context_window in [8192, "32k"]')
+    assert (error.column, error.kind) == (26, "type")
+
+
+def test_live_policy_needs_the_live_list():
+    policy = policyeng.compile("live and healthy")
+    with pytest.raises(PolicyError) as info:
+        policy.select("builtin")
+    assert info.value.kind == "live"
+    assert "without the live list" in str(info.value)
+
+
+def test_compiled_policies_are_cached_by_text():
+    assert policyeng.compile("supports chat and healthy") is policyeng.compile(
+        "supports chat and healthy")

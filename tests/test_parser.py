@@ -1,0 +1,135 @@
+"""Text -> AST: precedence, literals, positions, and syntax errors with carets."""
+
+from __future__ import annotations
+
+import pytest
+
+from policyeng import PolicyError
+from policyeng import syntax as s
+from policyeng.parser import MAX_DEPTH, MAX_LENGTH, parse
+
+
+def where(text: str) -> s.Node:
+    return parse(text).where
+
+
+def test_or_binds_looser_than_and_and_not_binds_tightest():
+    tree = where("healthy or supports chat and not has slug")
+    assert tree == s.Or((s.Field("healthy"),
+                         s.And((s.Supports("chat"), s.Not(s.Has("slug"))))))
+
+
+def test_arithmetic_is_left_associative_with_usual_precedence():
+    tree = where("a - b - c * d / e > 0")
+    left = s.Arithmetic("-", s.Arithmetic("-", s.Field("a"), s.Field("b")),
+                        s.Arithmetic("/", s.Arithmetic("*", s.Field("c"), s.Field("d")),
+                                     s.Field("e")))
+    assert tree == s.Compare(">", left, s.Number(0))
+
+
+@pytest.mark.parametrize(
+    ("literal", "value"),
+    [("0.5", 0.5), ("1e-3", 0.001), ("128_000", 128000), ("32k", 32000), ("1M", 1000000),
+     ("1.5k", 1500.0), (".25", 0.25), ("2E3", 2000.0)],
+)
+def test_number_literals(literal, value):
+    number = where(f"x < {literal}").right
+    assert number == s.Number(value) and type(number.value) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("literal", "value"),
+    [('"a b"', "a b"), ("'it\\'s'", "it's"), ('"say \\"hi\\""', 'say "hi"'),
+     ('"C:\\\\x"', "C:\\x"), ('"\\d"', "\\d"), ('"tab\\t"', "tab\t")],
+)
+def test_string_literals_and_escapes(literal, value):
+    assert where(f"x == {literal}").right == s.String(value)
+
+
+def test_supports_takes_a_bare_or_quoted_tag():
+    assert where("supports tool_use") == s.Supports("tool_use")
+    assert where('supports "text-to-speech"') == s.Supports("text-to-speech")
+
+
+def test_in_not_in_and_negative_list_items():
+    assert where('category not in ["text", "code",]') == s.In(
+        s.Field("category"), (s.String("text"), s.String("code")), negated=True)
+    assert where("x in [-1, 2]").values == (s.Number(-1), s.Number(2))
+
+
+def test_order_by_keys_with_directions():
+    policy = parse("healthy order by healthy desc, 3 * input_per_mtok + output_per_mtok, "
+                   "model_name asc")
+    assert [k.descending for k in policy.order_by] == [True, False, False]
+    assert policy.order_by[0].expr == s.Field("healthy")
+
+
+def test_positions_are_kept_and_ignored_by_equality():
+    tree = where("healthy and\n  output_per_mtok < 1")
+    second = tree.operands[1]
+    assert (second.span.line, second.span.column) == (2, 3)
+    assert tree == where("healthy and output_per_mtok<1")
+
+
+def test_comments_are_ignored():
+    assert where("healthy # only healthy ones\n and supports chat") == where(
+        "healthy and supports chat")
+
+
+ERRORS = [
+    ("supports tool_use and", "<policy>:1:22: the policy ends too early; "
+     "a condition or value must follow"),
+    ("a = 1", "<policy>:1:3: unexpected character '='"),
+    ("x < 1 AND y", "<policy>:1:7: unexpected 'AND'"),
+    ('a == "abc', "<policy>:1:6: unterminated string"),
+    ("a < b < c", "<policy>:1:7: unexpected '<'"),
+    ("", "<policy>:1:1: the policy is empty"),
+]
+
+
+@pytest.mark.parametrize(("text", "first_line"), ERRORS)
+def test_syntax_errors_name_line_and_column(text, first_line):
+    with pytest.raises(PolicyError) as info:
+        parse(text)
+    assert str(info.value).splitlines()[0] == first_line
+    assert info.value.kind == "syntax"
+
+
+def test_syntax_error_shows_the_line_and_a_caret_and_a_hint():
+    with pytest.raises(PolicyError) as info:
+        parse("healthy && supports chat")
+    assert str(info.value) == (
+        "<policy>:1:9: unexpected character '&'\n"
+        "  healthy && supports chat\n"
+        "          ^^\n"
+        "hint: use `and` / `or`"
+    )
+
+
+def test_error_on_a_later_line_points_there():
+    with pytest.raises(PolicyError) as info:
+        parse("healthy and\n  supports chat and\n  x <")
+    assert (info.value.line, info.value.column) == (3, 6)
+    assert "  x <" in str(info.value)
+
+
+def test_too_long_policy_is_rejected():
+    with pytest.raises(PolicyError, match="10,001 characters long; the limit is 10,000") as info:
+        parse("healthy" + " " * (MAX_LENGTH + 1 - len("healthy")))
+    assert info.value.kind == "limit"
+
+
+@pytest.mark.parametrize("text", [
+    "not " * (MAX_DEPTH + 1) + "healthy",
+    "(" * 150 + "x < " + "-" * 200 + "1" + ")" * 150,
+    "".join("(healthy and " for _ in range(MAX_DEPTH + 1)) + "healthy" + ")" * (MAX_DEPTH + 1),
+])
+def test_deep_nesting_is_a_clear_error_not_a_recursion_error(text):
+    with pytest.raises(PolicyError, match="nested more than 100 levels") as info:
+        parse(text)
+    assert info.value.kind == "limit"
+
+
+def test_nesting_up_to_the_limit_is_fine():
+    depth = MAX_DEPTH - 5
+    parse("not " * depth + "healthy")
