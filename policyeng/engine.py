@@ -74,11 +74,13 @@ class Policy:
         label = f"policy {name!r}" if name else "the policy"
         lines = [f"no model matches {label} in catalog {catalog.source} ({len(catalog)} models)"]
         for step in steps:
-            emptied = "  <- emptied the set" if step["entered"] and not step["passed"] else ""
             lines.append(
                 f"  {step['clause']:<40}  {step['entered']:>5} in  {step['dropped']:>5} dropped"
-                f"  {step['passed']:>5} left{emptied}"
+                f"  {step['passed']:>5} left"
             )
+        emptied = next((s for s in steps if s["entered"] and not s["passed"]), None)
+        if emptied is not None:
+            lines.append(f"  `{emptied['clause']}` dropped the last {emptied['entered']}")
         matched = self.filter(catalog)
         if matched:  # every match lacks an endpoint, or select would have picked one
             categories = ", ".join(sorted({str(e.get("category")) for e in matched}))

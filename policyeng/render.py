@@ -289,12 +289,12 @@ def ranking_table(
     asked: str | None = None,
     gap_after: int | None = None,
 ) -> list[str]:
-    """``#``, model, endpoint and one column per ranking key; the pick marked with ``*``."""
+    """``#``, model, endpoint and one column per ranking key; ``*`` in place of the pick's rank."""
     rows: list[list[Cell]] = []
     for index, c in enumerate(candidates):
         if gap_after is not None and index == gap_after:
             rows.append(["...", "", "", *("" for _ in keys)])
-        mark = f"{c['rank']}*" if c["picked"] else str(c["rank"])
+        mark = "*" if c["picked"] else str(c["rank"])
         name_style = "green bold" if c["picked"] else "cyan" if c["model_name"] == asked else None
         endpoint = c["endpoint"] or f"(none: category {show_value(c.get('category'))})"
         rows.append([

@@ -16,7 +16,7 @@ import policyeng
 from policyeng.cli import main
 
 ROOT = Path(__file__).parent.parent
-SAMPLE = Path(__file__).parent / "data" / "litellm-2026-07-every15.json"
+SAMPLE = Path(__file__).parent / "data" / "litellm-2026-07-sample.json"
 POLICY = "supports tool_use and output_per_mtok < 1 and healthy"
 ESC = "\x1b["
 
@@ -94,7 +94,7 @@ def test_explain_shows_a_lower_ranked_model_below_the_top_rows(capsys):
     lines = capsys.readouterr().out.splitlines()
     table = lines[lines.index("14 candidates, best first by output_per_mtok") + 1:]
     assert [line.split()[:2] for line in table[1:5]] == [
-        ["1*", "Llama-3.1-8B-Instruct"], ["2", "Mistral-7B-Instruct-v0.3"], ["..."],
+        ["*", "Llama-3.1-8B-Instruct"], ["2", "Mistral-7B-Instruct-v0.3"], ["..."],
         ["13", "Llama-3.3-70B-Instruct"],
     ]
     assert lines[-2:] == [
@@ -130,7 +130,7 @@ def test_explain_reads_any_catalog_source(capsys):
     assert main(["explain", "supports tool_use and healthy order by output_per_mtok",
                  "--catalog", str(SAMPLE), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["catalog"]["models"] == 197
+    assert data["catalog"]["models"] == len(json.loads(SAMPLE.read_text()))
     assert data["candidates"][0]["picked"]
 
 
@@ -145,9 +145,9 @@ def test_select_no_match_prints_the_short_funnel_on_stderr_and_exits_1(capsys):
     assert captured.err == (
         "policyeng: no model matches the policy in catalog builtin (55 models)\n"
         "  supports tool_use                            55 in     33 dropped     22 left\n"
-        "  output_per_mtok < 0.01                       22 in     22 dropped      0 left"
-        "  <- emptied the set\n"
+        "  output_per_mtok < 0.01                       22 in     22 dropped      0 left\n"
         "  healthy                                       0 in      0 dropped      0 left\n"
+        "  `output_per_mtok < 0.01` dropped the last 22\n"
         "hint: see each clause's drops and the ranking with: "
         "policyeng explain 'supports tool_use and output_per_mtok < 0.01 and healthy'\n"
     )

@@ -12,7 +12,7 @@ from policyeng.catalog import Catalog
 from policyeng.engine import funnel
 
 DATA = Path(__file__).parent / "data"
-SAMPLE = DATA / "litellm-2026-07-every15.json"  # every 15th entry of ../shared/catalogs
+SAMPLE = DATA / "litellm-2026-07-sample.json"  # every 10th entry of a real catalog
 
 
 # --- the funnel, against counts computed here by hand --------------------------------------
