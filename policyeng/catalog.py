@@ -38,6 +38,8 @@ ENDPOINTS = {
     "audio": "/v1/audio/speech",
 }
 TRANSCRIPTION_ENDPOINT = "/v1/audio/transcriptions"
+#: What a mistyped source is told (CLI: --catalog or POLICYENG_CATALOG).
+SOURCES = "a catalog source is `builtin`, a path to a JSON file, or an http(s):// URL"
 
 
 @dataclass(frozen=True)
@@ -117,14 +119,18 @@ def load_catalog(
         from .remote import load_url
 
         return load_url(source, strict=strict, **options)
+    if "://" in source:
+        scheme = source.split("://", 1)[0]
+        raise CatalogError(f"cannot fetch {scheme}:// URLs", source=source, hint=SOURCES)
     path = Path(source)
     try:
         body = path.read_bytes()
         mtime = path.stat().st_mtime
     except FileNotFoundError:
-        raise CatalogError("file not found", source=source) from None
+        raise CatalogError("file not found", source=source, hint=SOURCES) from None
     except IsADirectoryError:
-        raise CatalogError("is a directory, not a JSON file", source=source) from None
+        raise CatalogError("is a directory, not a JSON file", source=source,
+                           hint=SOURCES) from None
     except OSError as exc:
         raise CatalogError(f"cannot read: {exc.strerror}", source=source) from None
     fetched_at = datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
@@ -163,6 +169,7 @@ def parse_catalog(
             f"{len(skipped)} invalid entr{'y' if len(skipped) == 1 else 'ies'} "
             f"(strict mode):\n  {shown}{more}",
             source=source,
+            hint="fix the source, or drop --strict (strict=False) to skip them with a warning",
         )
     for problem in skipped:
         warnings.warn(f"catalog {source}: skipped {problem}", CatalogWarning, stacklevel=3)

@@ -128,8 +128,10 @@ def run_select(args: argparse.Namespace) -> int:
     try:
         selection = policy.select(_load(args))
     except NoMatch as exc:
-        print(f"policyeng: {exc}\nhint: see each clause's drops and the ranking with: "
-              f"policyeng explain {_shell_quote(args.expr)}", file=sys.stderr)
+        again = " ".join(_shell_quote(word) for word in ["policyeng", "explain", args.expr, *(
+            ["--catalog", args.catalog] if args.catalog else [])])
+        print(f"policyeng: {exc}\nhint: see each clause's drops and the ranking with: {again}",
+              file=sys.stderr)
         return EXIT_NO_MATCH
     if args.json:
         _print_json(selection.to_dict(top=args.top))

@@ -72,7 +72,8 @@ class Policy:
         """The error for an empty result, with how many models each top-level clause dropped."""
         steps = funnel(self, catalog)
         label = f"policy {name!r}" if name else "the policy"
-        lines = [f"no model matches {label} in catalog {catalog.source} ({len(catalog)} models)"]
+        models = f"{len(catalog)} model{'' if len(catalog) == 1 else 's'}"
+        lines = [f"no model matches {label} in catalog {catalog.source} ({models})"]
         for step in steps:
             lines.append(
                 f"  {step['clause']:<40}  {step['entered']:>5} in  {step['dropped']:>5} dropped"
