@@ -283,3 +283,34 @@ def test_explain_is_plain_json_data():
     data = policyeng.compile("supports tool_use order by output_per_mtok").explain(
         CATALOG, model="pricey")
     assert json.loads(json.dumps(data, allow_nan=False)) == data
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "supports tool_use and healthy order by output_per_mtok",
+        'category in ["text", "code"] and context_window >= 32k '
+        "order by 3 * input_per_mtok + output_per_mtok, model_name",
+        'not (provider == "openai") and has output_per_mtok order by output_per_mtok desc',
+        'category == "rerank" or supports embeddings order by healthy desc, input_per_mtok',
+        'model_name matches "*gpt*" and (output_per_mtok < 2 or not healthy)',
+    ],
+)
+def test_explain_agrees_with_filter_rank_and_select(text):
+    policy = policyeng.compile(text)
+    catalog = policyeng.load_catalog(str(SAMPLE))
+    data = policy.explain(catalog)
+    ranked = policy.rank(catalog)
+    assert [c["model_name"] for c in data["candidates"]] == [e["model_name"] for e in ranked]
+    assert data["funnel"][-1]["passed"] == data["passed"] == len(policy.filter(catalog))
+    assert data["pick"] == policy.select(catalog).model_name
+    # and every model's why-not agrees with its fate
+    for entry in catalog:
+        answer = policy.explain(catalog, model=entry["model_name"])["model"]
+        if policy.matches(entry):
+            assert answer["status"] in ("picked", "ranked", "no-endpoint")
+            assert ranked[answer["rank"] - 1] is entry
+            if answer["status"] == "ranked":
+                assert sum(g["count"] for g in answer["ahead_by"]) == answer["rank"] - 1
+        else:
+            assert answer["status"] == "dropped" and answer["reason"]
