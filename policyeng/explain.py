@@ -63,6 +63,52 @@ def explain(policy: Policy, catalog: Catalog, model: str | None = None) -> dict[
     return result
 
 
+def no_pick_reason(data: dict[str, Any]) -> str | None:
+    """Why an explanation has no pick, in words (None when there is a pick)."""
+    if data["pick"] is not None:
+        return None
+    if data["passed"]:
+        categories = ", ".join(sorted({str(c["category"]) for c in data["candidates"]}))
+        return (f"{data['passed']} passed, but none has an endpoint "
+                f"(unknown category: {categories})")
+    emptied = next((s for s in data["funnel"] if s["entered"] and not s["passed"]), None)
+    if emptied is None:
+        return "the catalog is empty"
+    return f"`{emptied['clause']}` dropped the last {emptied['entered']}"
+
+
+def explain_named(book: Any, name: str, catalog: Catalog, model: str | None = None
+                  ) -> dict[str, Any]:
+    """``explain`` for a policy of a policy file, fallbacks included.
+
+    The report is ``explain``'s for the policy that resolved (or, when none
+    did, for ``name`` itself), plus ``name``, ``via`` (the fallback that
+    resolved, or None) and ``chain``: every policy tried, in order, with its
+    text, where it is defined, whether it resolved, its pick or the reason it
+    has none, and (with ``model``) why that model was not picked by it.
+    """
+    tried = book.attempts(name, catalog)
+    chain = []
+    for attempt in tried:
+        named = book[attempt.name]
+        data = explain(named.compiled, catalog, model)
+        chain.append({
+            "name": attempt.name,
+            "policy": named.text,
+            "file": named.file,
+            "line": named.line,
+            "resolved": attempt.resolved,
+            "pick": data["pick"],
+            "reason": no_pick_reason(data),
+            "funnel": data["funnel"],
+            "model": data["model"],
+        })
+    resolved = tried[-1] if tried[-1].resolved else None
+    report = explain(book[resolved.name if resolved else name].compiled, catalog, model)
+    via = resolved.name if resolved is not None and resolved.name != name else None
+    return {"name": name, "via": via, "chain": chain, **report}
+
+
 def candidates(
     policy: Policy, ranked: list[dict[str, Any]], pick: dict[str, Any] | None
 ) -> list[dict[str, Any]]:

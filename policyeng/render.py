@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from .explain import _show as show_value
+from .explain import no_pick_reason
 
 #: ANSI SGR codes of the few styles used.
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
@@ -179,8 +180,10 @@ def explain_lines(data: dict[str, Any], style: Style, *, top: int = 10) -> list[
     catalog = data["catalog"]
     dated = f", {catalog['fetched_at']}" if catalog.get("fetched_at") else ""
     stale = ", stale" if catalog.get("stale") else ""
-    lines = [
-        f"{style('policy', 'bold')}   {data['policy']}",
+    lines = chain_lines(data, style) if "chain" in data else []
+    shown = data.get("via") or data.get("name")
+    lines += [
+        f"{style('policy', 'bold')}   {f'{shown}: ' if shown else ''}{data['policy']}",
         f"{style('catalog', 'bold')}  {catalog['source']} "
         f"({catalog['models']} models{dated}{stale})",
         "",
@@ -191,7 +194,7 @@ def explain_lines(data: dict[str, Any], style: Style, *, top: int = 10) -> list[
     lines.append("")
     pick = data["pick"]
     if pick is None:
-        lines.append(style("no model is picked", "red bold") + ": " + _why_empty(data))
+        lines.append(style("no model is picked", "red bold") + ": " + no_pick_reason(data))
     else:
         chosen = next(c for c in data["candidates"] if c["model_name"] == pick)
         lines.append(
@@ -203,13 +206,28 @@ def explain_lines(data: dict[str, Any], style: Style, *, top: int = 10) -> list[
     return lines
 
 
-def _why_empty(data: dict[str, Any]) -> str:
-    if data["passed"]:
-        return f"{data['passed']} passed, but none has an endpoint (unknown category)"
-    emptied = next((s for s in data["funnel"] if s["entered"] and not s["passed"]), None)
-    if emptied is None:
-        return "the catalog is empty"
-    return f"`{emptied['clause']}` dropped the last {emptied['entered']}"
+def chain_lines(data: dict[str, Any], style: Style) -> list[str]:
+    """A named policy's fallback chain: which policy resolved, and why the earlier ones did not."""
+    chain = data["chain"]
+    first = chain[0]
+    names = " -> ".join(step["name"] for step in chain)
+    lines = [f"{style('chain', 'bold')}    {names} ({first['file']})"]
+    width = max(len(step["name"]) for step in chain)
+    for step in chain:
+        if step["resolved"]:
+            verdict = style(f"resolved: {step['pick']}", "green")
+            if len(chain) > 1:
+                verdict += "; the report below is for this policy"
+        else:
+            verdict = style("no match", "red") + f": {step['reason']}"
+        lines.append(f"  {step['name']:<{width}}  {verdict}")
+        why = step.get("model")
+        if not step["resolved"] and why and why["status"] == "dropped":
+            lines.append(f"  {'':<{width}}  {why['model_name']}: clause {why['clause_index']} "
+                         f"drops it: {why['reason']}")
+    if not chain[-1]["resolved"]:
+        lines.append(f"  no policy in the chain resolved; the report below is for {data['name']}")
+    return [*lines, ""]
 
 
 def funnel_lines(steps: list[dict[str, Any]], style: Style, *, title: str) -> list[str]:
