@@ -57,11 +57,12 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
 class Compiled:
     """The generated functions of one policy."""
 
-    matches: Callable[[dict], bool]
     filter: Callable[[list], list]
-    pickable: Callable[[list], list]
     sort_key: Callable[[dict], Any]
     source: str
+
+    def matches(self, entry: dict) -> bool:
+        return bool(self.filter((entry,)))
 
 
 def compile_policy(policy: s.Policy, key_types: tuple[str, ...]) -> Compiled:
@@ -70,24 +71,19 @@ def compile_policy(policy: s.Policy, key_types: tuple[str, ...]) -> Compiled:
     condition = gen.condition(policy.where)
     keys = [gen.sort_key(k.expr, kind, k.descending) for k, kind in zip(policy.order_by, key_types)]
     keys.append("e['model_name']")
+    # Python's compile() is the largest cost of compiling a policy, so the
+    # condition is emitted once; everything else is built from these two.
     source = "\n".join(
         [
-            "def matches(e):",
-            f"    return {condition}",
             "def filter(entries):",
             f"    return [e for e in entries if {condition}]",
-            "def pickable(entries):",
-            f"    return [e for e in entries if 'endpoint' in e and {condition}]",
             "def sort_key(e):",
             f"    return ({', '.join(keys)},)",
         ]
     )
     namespace: dict[str, Any] = {"_MISSING": _MISSING, "_Descending": _Descending, **gen.constants}
     exec(compile(source, "<policy>", "exec"), namespace)
-    return Compiled(
-        namespace["matches"], namespace["filter"], namespace["pickable"], namespace["sort_key"],
-        source,
-    )
+    return Compiled(namespace["filter"], namespace["sort_key"], source)
 
 
 def compile_condition(node: s.Node) -> Callable[[dict], bool]:

@@ -50,7 +50,7 @@ class Policy:
     def select(self, catalog: CatalogLike = None, *, name: str | None = None) -> Selection:
         """The best entry that has an endpoint; ``NoMatch`` says which clause emptied the set."""
         catalog = as_catalog(catalog)
-        pickable = self._code.pickable(self._entries(catalog))
+        pickable = [e for e in self._code.filter(self._entries(catalog)) if "endpoint" in e]
         if not pickable:
             raise self.no_match(catalog, name=name)
         best = min(pickable, key=self._code.sort_key)

@@ -1,11 +1,16 @@
 """Policy text -> AST (``syntax.Policy``); the only module that knows lark exists.
 
-The LALR parser is built once per process; lark errors become ``PolicyError``
-with a caret and a plain-words list of what could come next.
+Building lark's LALR tables from ``grammar.lark`` takes longer than a whole
+``policyeng select`` should, so the tables are generated ahead of time with
+lark's standalone tool into ``_lark_standalone.py`` (regenerate with
+``python -m policyeng.build_parser`` after editing the grammar; a test checks
+the two agree). Lark errors become ``PolicyError`` with a caret and a plain-words
+list of what could come next.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from pathlib import Path
@@ -16,7 +21,8 @@ from .errors import PolicyError
 MAX_LENGTH = 10_000
 MAX_DEPTH = 100
 
-_GRAMMAR = Path(__file__).with_name("grammar.lark")
+GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
+STANDALONE_PATH = Path(__file__).with_name("_lark_standalone.py")
 _parser = None
 _parser_lock = threading.Lock()
 
@@ -41,21 +47,25 @@ _KEYWORDS = {"and", "or", "not", "in", "matches", "supports", "has", "order", "b
              "true", "false"}
 
 
+def _runtime():
+    """The generated parser module: lark's runtime and our grammar's tables."""
+    from . import _lark_standalone
+
+    return _lark_standalone
+
+
 def _get_parser():
+    """The parser, with the AST built during parsing (no parse tree, no recursion)."""
     global _parser
     if _parser is None:
         with _parser_lock:
             if _parser is None:
-                from lark import Lark
-
-                _parser = Lark(
-                    _GRAMMAR.read_text(encoding="utf-8"),
-                    parser="lalr",
-                    propagate_positions=True,
-                    maybe_placeholders=False,
-                    cache=False,
-                )
+                _parser = _runtime().Lark_StandAlone(transformer=_builder())
     return _parser
+
+
+def grammar_digest() -> str:
+    return hashlib.sha256(GRAMMAR_PATH.read_bytes()).hexdigest()
 
 
 def parse(text: str) -> s.Policy:
@@ -70,38 +80,33 @@ def parse(text: str) -> s.Policy:
     if not text.strip():
         raise PolicyError("the policy is empty", kind="syntax", text=text, line=1, column=1,
                           hint="write a condition, e.g. `supports chat and healthy`")
-    from lark.exceptions import UnexpectedInput, VisitError
-
     try:
         tree = _get_parser().parse(text)
-    except UnexpectedInput as exc:
+    except _runtime().UnexpectedInput as exc:
         raise _syntax_error(exc, text) from None
+    except _LiteralError as exc:
+        raise PolicyError.at(exc.message, text, exc.start, kind=exc.kind, length=exc.length,
+                             hint=exc.hint) from None
     _check_depth(tree, text)
-    try:
-        return _Builder(text).transform(tree)
-    except VisitError as exc:
-        if isinstance(exc.orig_exc, PolicyError):
-            raise exc.orig_exc from None
-        raise
+    return tree
 
 
-def _check_depth(tree, text: str) -> None:
-    """Reject deep nesting before anything recursive walks the tree."""
-    from lark import Tree
-
-    stack = [(tree, 0)]
+def _check_depth(tree: s.Policy, text: str) -> None:
+    """Reject deep nesting before anything recursive (checker, compiler) walks the AST."""
+    stack = [(tree.where, 1)] + [(key.expr, 1) for key in tree.order_by]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
-            offset = node.meta.start_pos if not node.meta.empty else 0
+            offset = node.span.start if node.span else 0
             raise PolicyError.at(
                 f"policy is nested more than {MAX_DEPTH} levels deep", text, offset, kind="limit"
             )
-        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+        stack.extend((child, depth + 1) for child in s.children(node))
 
 
 def _syntax_error(exc, text: str) -> PolicyError:
-    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+    runtime = _runtime()
+    UnexpectedCharacters, UnexpectedToken = runtime.UnexpectedCharacters, runtime.UnexpectedToken
 
     offset = getattr(exc, "pos_in_stream", None)
     if offset is None:
@@ -183,28 +188,34 @@ def _expected_words(terminals) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _number(token, text: str) -> int | float:
+class _LiteralError(Exception):
+    """A bad literal, raised while parsing; ``parse`` adds the text and renders it."""
+
+    def __init__(self, message: str, token, kind: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.kind, self.hint = message, kind, hint
+        self.start, self.length = token.start_pos, len(token)
+
+
+def _number(token) -> int | float:
     raw = str(token).replace("_", "")
     scale = 1
     if raw[-1] in "kM":
         scale = 1_000 if raw[-1] == "k" else 1_000_000
         raw = raw[:-1]
-    value: int | float
     if raw.isdigit():
-        value = int(raw) * scale
-    else:
-        value = float(raw) * scale
-        if value == float("inf"):
-            raise PolicyError.at(f"number {token} is too large", text, token.start_pos,
-                                 kind="type", length=len(token))
+        return int(raw) * scale
+    value = float(raw) * scale
+    if value == float("inf"):
+        raise _LiteralError(f"number {token} is too large", token, "type")
     return value
 
 
 _ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "t": "\t"}
 
 
-def _string(token, text: str) -> str:
-    """Unquote a string literal: \\ \" \' \n \t are escapes; any other backslash is literal."""
+def _string(token) -> str:
+    """Unquote a string literal: \\\\ \\" \\' \\n \\t are escapes, other backslashes literal."""
     body = str(token)[1:-1]
     if "\\" not in body:
         return body
@@ -220,121 +231,109 @@ def _string(token, text: str) -> str:
     return "".join(out)
 
 
-def _lark_transformer():
-    from lark import Transformer, v_args
+def _span(first, last) -> s.Span:
+    """The span from the start of one child (token or node) to the end of another."""
+    start = first if isinstance(first, s.Span) else getattr(first, "span", None) or first
+    end = last if isinstance(last, s.Span) else getattr(last, "span", None) or last
+    if isinstance(start, s.Span):
+        line, column, offset = start.line, start.column, start.start
+    else:
+        line, column, offset = start.line, start.column, start.start_pos
+    return s.Span(line, column, offset, end.end if isinstance(end, s.Span) else end.end_pos)
 
-    @v_args(meta=True)
+
+class _Items(tuple):
+    """The literals of a ``[...]`` list, with the list's span."""
+
+    span: s.Span
+
+
+def _builder():
+    """Callbacks run by the LALR parser at each reduction: parse tree -> frozen dataclasses."""
+    Transformer = _runtime().Transformer
+
     class Builder(Transformer):
-        """Parse tree -> frozen dataclasses, each carrying its span."""
-
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
-
-        def _span(self, meta) -> s.Span | None:
-            if meta.empty:
-                return None
-            return s.Span(meta.line, meta.column, meta.start_pos, meta.end_pos)
-
-        def start(self, meta, children):
+        def start(self, children):
             order = children[1] if len(children) > 1 else ()
             return s.Policy(children[0], order)
 
-        def order_clause(self, meta, children):
+        def order_clause(self, children):
             return tuple(children)
 
-        def order_key(self, meta, children):
+        def order_key(self, children):
             descending = len(children) > 1 and str(children[1]) == "desc"
-            return s.OrderKey(children[0], descending, self._span(meta))
+            return s.OrderKey(children[0], descending, _span(children[0], children[-1]))
 
-        def or_expr(self, meta, children):
-            return s.Or(tuple(children), self._span(meta))
+        def or_expr(self, children):
+            return s.Or(tuple(children), _span(children[0], children[-1]))
 
-        def and_expr(self, meta, children):
-            return s.And(tuple(children), self._span(meta))
+        def and_expr(self, children):
+            return s.And(tuple(children), _span(children[0], children[-1]))
 
-        def negation(self, meta, children):
-            return s.Not(children[0], self._span(meta))
+        def negation(self, children):
+            return s.Not(children[1], _span(children[0], children[1]))
 
-        def comparison(self, meta, children):
+        def comparison(self, children):
             left, op, right = children
-            return s.Compare(str(op), left, right, self._span(meta))
+            return s.Compare(str(op), left, right, _span(left, right))
 
-        def membership(self, meta, children):
-            return s.In(children[0], children[1], False, self._span(meta))
+        def membership(self, children):
+            return s.In(children[0], tuple(children[-1]), False, _span(children[0], children[-1]))
 
-        def non_membership(self, meta, children):
-            return s.In(children[0], children[1], True, self._span(meta))
+        def non_membership(self, children):
+            return s.In(children[0], tuple(children[-1]), True, _span(children[0], children[-1]))
 
-        def glob_match(self, meta, children):
+        def glob_match(self, children):
             operand, token = children
-            pattern = s.String(_string(token, self.text), _token_span(token))
-            return s.Matches(operand, pattern, self._span(meta))
+            pattern = s.String(_string(token), _span(token, token))
+            return s.Matches(operand, pattern, _span(operand, token))
 
-        def supports(self, meta, children):
-            return s.Supports(children[0], self._span(meta))
+        def supports(self, children):
+            keyword, token = children
+            tag = _string(token) if token.type == "STRING" else str(token)
+            return s.Supports(tag, _span(keyword, token))
 
-        def tag(self, meta, children):
-            token = children[0]
-            return _string(token, self.text) if token.type == "STRING" else str(token)
+        def has(self, children):
+            return s.Has(str(children[1]), _span(children[0], children[1]))
 
-        def has(self, meta, children):
-            return s.Has(str(children[0]), self._span(meta))
+        def sum(self, children):
+            return self._left_assoc(children)
 
-        def sum(self, meta, children):
-            return self._left_assoc(meta, children)
+        def product(self, children):
+            return self._left_assoc(children)
 
-        def product(self, meta, children):
-            return self._left_assoc(meta, children)
-
-        def _left_assoc(self, meta, children):
+        def _left_assoc(self, children):
             node = children[0]
             for op, right in zip(children[1::2], children[2::2]):
-                start = node.span
-                span = None
-                if start is not None and right.span is not None:
-                    span = s.Span(start.line, start.column, start.start, right.span.end)
-                node = s.Arithmetic(str(op), node, right, span)
+                node = s.Arithmetic(str(op), node, right, _span(node, right))
             return node
 
-        def negative(self, meta, children):
-            return s.Negative(children[0], self._span(meta))
+        def negative(self, children):
+            return s.Negative(children[1], _span(children[0], children[1]))
 
-        def negative_number(self, meta, children):
+        def negative_number(self, children):
             # Inside a list a negative number is one literal, not an operation.
-            return s.Number(-_number(children[0], self.text), self._span(meta))
+            return s.Number(-_number(children[1]), _span(children[0], children[1]))
 
-        def number(self, meta, children):
-            return s.Number(_number(children[0], self.text), self._span(meta))
+        def number(self, children):
+            return s.Number(_number(children[0]), _span(children[0], children[0]))
 
-        def string(self, meta, children):
-            return s.String(_string(children[0], self.text), self._span(meta))
+        def string(self, children):
+            return s.String(_string(children[0]), _span(children[0], children[0]))
 
-        def true(self, meta, children):
-            return s.Bool(True, self._span(meta))
+        def true(self, children):
+            return s.Bool(True, _span(children[0], children[0]))
 
-        def false(self, meta, children):
-            return s.Bool(False, self._span(meta))
+        def false(self, children):
+            return s.Bool(False, _span(children[0], children[0]))
 
-        def field(self, meta, children):
-            return s.Field(str(children[0]), self._span(meta))
+        def field(self, children):
+            return s.Field(str(children[0]), _span(children[0], children[0]))
 
-        def value_list(self, meta, children):
-            return tuple(children)
+        def value_list(self, children):
+            items = _Items(children[1:-1])
+            items.span = _span(children[0], children[-1])
+            return items
 
-    return Builder
+    return Builder()
 
-
-def _token_span(token) -> s.Span:
-    return s.Span(token.line, token.column, token.start_pos, token.end_pos)
-
-
-class _Builder:
-    """Instantiated per parse: the lark Transformer class is made on first use."""
-
-    _cls = None
-
-    def __new__(cls, text: str):
-        if cls._cls is None:
-            cls._cls = _lark_transformer()
-        return cls._cls(text)

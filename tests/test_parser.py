@@ -133,3 +133,14 @@ def test_deep_nesting_is_a_clear_error_not_a_recursion_error(text):
 def test_nesting_up_to_the_limit_is_fine():
     depth = MAX_DEPTH - 5
     parse("not " * depth + "healthy")
+
+
+def test_generated_parser_matches_the_grammar():
+    """``_lark_standalone.py`` must be regenerated whenever grammar.lark changes."""
+    from policyeng import _lark_standalone
+    from policyeng.parser import grammar_digest
+
+    assert _lark_standalone.GRAMMAR_SHA256 == grammar_digest(), (
+        "grammar.lark changed: run `python -m policyeng.build_parser`"
+    )
+
