@@ -314,3 +314,18 @@ def test_explain_agrees_with_filter_rank_and_select(text):
                 assert sum(g["count"] for g in answer["ahead_by"]) == answer["rank"] - 1
         else:
             assert answer["status"] == "dropped" and answer["reason"]
+
+
+def test_clauses_read_as_written_parentheses_included():
+    policy = policyeng.compile(
+        'healthy and not (output_per_mtok >= 5) and (input_per_mtok + output_per_mtok) * 2 < 3 '
+        'and 1 < (context_window / 1k) and model_name matches "(x*" and (has slug or healthy)'
+    )
+    assert [s["clause"] for s in policy.explain(CATALOG)["funnel"]] == [
+        "healthy",
+        "not (output_per_mtok >= 5)",
+        "(input_per_mtok + output_per_mtok) * 2 < 3",
+        "1 < (context_window / 1k)",
+        'model_name matches "(x*"',
+        "(has slug or healthy)",
+    ]
