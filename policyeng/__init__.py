@@ -7,7 +7,8 @@
 
 from .catalog import Catalog, load_catalog
 from .engine import Policy, Selection, compile, select
-from .errors import CatalogError, CatalogWarning, Error, NoMatch, PolicyError
+from .errors import CatalogError, CatalogWarning, Error, NoMatch, PolicyError, PolicyFileError
+from .policyfile import PolicyBook, load_policies
 
 __all__ = [
     "Catalog",
@@ -16,10 +17,13 @@ __all__ = [
     "Error",
     "NoMatch",
     "Policy",
+    "PolicyBook",
     "PolicyError",
+    "PolicyFileError",
     "Selection",
     "compile",
     "load_catalog",
+    "load_policies",
     "select",
 ]
 __version__ = "0.1.0"

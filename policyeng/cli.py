@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Evaluate a policy against the catalog and print the model it picks.",
     )
     select.add_argument("expr", metavar="EXPR", help='the policy, e.g. "supports chat and healthy"')
+    select.add_argument("-f", "--file", metavar="FILE",
+                        help="a policy file (or directory); EXPR is then a policy NAME in it")
     _catalog_options(select)
     select.add_argument("--json", action="store_true", help="print the selection as JSON")
     select.add_argument("--top", type=_positive, metavar="N",
@@ -75,10 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
         "explain", help="show why a policy picks its model, or why not another",
         description="Show the funnel (how many models each clause of the policy dropped), "
         "the ranked candidates with their ranking keys, and the pick. With --model, say "
-        "why that model was not picked.",
+        "why that model was not picked. With -f, also the fallback chain.",
     )
     explain.add_argument("expr", metavar="EXPR",
                          help='the policy, e.g. "supports chat and healthy"')
+    explain.add_argument("-f", "--file", metavar="FILE",
+                         help="a policy file (or directory); EXPR is then a policy NAME in it")
     explain.add_argument("--model", metavar="MODEL_NAME",
                          help="explain why this model was (not) picked")
     _catalog_options(explain)
@@ -87,7 +91,37 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--json", action="store_true",
                          help="print the explanation as JSON (what policy.explain() returns)")
     explain.set_defaults(run=run_explain)
+    _policy_file_commands(commands)
     return parser
+
+
+def _policy_file_commands(commands) -> None:
+    check = commands.add_parser(
+        "check", help="resolve every policy of policy files and check its expectations",
+        description="Load policy files, resolve every policy (fallbacks included), check each "
+                    "`expect`, and with --locked compare each pick with the lock file.",
+        epilog="Exit codes: 0 all pass, 1 a policy fails or drifted, 2 bad policy file, "
+               "3 catalog unusable.",
+    )
+    check.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    _catalog_options(check)
+    check.add_argument("--format", choices=("text", "json", "junit", "github"), default="text")
+    check.add_argument("--locked", action="store_true",
+                       help="also fail when a pick differs from the lock file")
+    check.add_argument("--lock", metavar="PATH", default="policies.lock",
+                       help="the lock file for --locked (default: ./policies.lock)")
+    check.set_defaults(run=run_check)
+
+    lock = commands.add_parser(
+        "lock", help="record the model each policy picks",
+        description="Resolve every policy and write the picks and the catalog's sha256 to a "
+                    "lock file, for `policyeng check --locked`.",
+    )
+    lock.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    _catalog_options(lock)
+    lock.add_argument("-o", "--output", metavar="PATH", default="policies.lock",
+                      help="where to write the lock (default: ./policies.lock)")
+    lock.set_defaults(run=run_lock)
 
 
 def _catalog_options(parser: argparse.ArgumentParser) -> None:
@@ -124,12 +158,15 @@ def run_select(args: argparse.Namespace) -> int:
     from .engine import compile
     from .errors import NoMatch
 
-    policy = compile(args.expr)
     try:
-        selection = policy.select(_load(args))
+        if args.file:
+            selection = _select_named(args)
+        else:
+            selection = compile(args.expr).select(_load(args))
     except NoMatch as exc:
-        again = " ".join(_shell_quote(word) for word in ["policyeng", "explain", args.expr, *(
-            ["--catalog", args.catalog] if args.catalog else [])])
+        again = " ".join(_shell_quote(word) for word in [
+            "policyeng", "explain", *(["-f", args.file] if args.file else []), args.expr,
+            *(["--catalog", args.catalog] if args.catalog else [])])
         print(f"policyeng: {exc}\nhint: see each clause's drops and the ranking with: {again}",
               file=sys.stderr)
         return EXIT_NO_MATCH
@@ -139,6 +176,83 @@ def run_select(args: argparse.Namespace) -> int:
     print(f"{selection.model_name}  {selection.endpoint}")
     if args.top:
         _print_candidates(selection, args.top)
+    return EXIT_OK
+
+
+def _select_named(args: argparse.Namespace):
+    from .policyfile import load_policies
+
+    book = load_policies(args.file)
+    selection = book.select(args.expr, _load_for_book(args, [book[args.expr]]))
+    if selection.via:
+        print(f"policyeng: policy {args.expr!r} matched nothing; used its fallback "
+              f"{selection.via!r}", file=sys.stderr)
+    return selection
+
+
+def _load_for_book(args: argparse.Namespace, policies):
+    """--catalog, else the one `catalog:` the files name, else the usual default."""
+    from .catalog import load_catalog
+
+    if args.catalog:
+        return _load(args)
+    default = os.environ.get("POLICYENG_CATALOG") or "builtin"
+    named = {p.catalog or default for p in policies}
+    if len(named) > 1:
+        from .errors import PolicyError
+
+        files = "; ".join(sorted({f"{p.file}: {p.catalog or default}" for p in policies}))
+        raise PolicyError(f"the policy files name different catalogs ({files}); "
+                          "pass --catalog", kind="file")
+    return load_catalog(named.pop() if named else default, strict=args.strict)
+
+
+def _load_book(args: argparse.Namespace):
+    from .errors import PolicyError
+    from .policyfile import load_policies
+
+    try:
+        return load_policies(*args.paths)
+    except PolicyError as exc:
+        if getattr(args, "format", None) == "github" and os.environ.get("POLICYENG_DEBUG") != "1":
+            from .report import github_load_errors
+
+            print(github_load_errors(exc))
+        raise
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from . import report
+    from .policyfile import check_book
+
+    book = _load_book(args)
+    catalog = _load_for_book(args, list(book))
+    reports = check_book(book, catalog)
+    if args.locked:
+        from .lock import apply_lock, read_lock
+
+        reports = apply_lock(reports, read_lock(args.lock), args.lock)
+    if args.format == "text":
+        print(report.text(reports, catalog, args.lock))
+    else:
+        print({"json": report.as_json, "junit": report.junit,
+               "github": report.github}[args.format](reports, catalog))
+    return EXIT_OK if all(r.passed for r in reports) else EXIT_NO_MATCH
+
+
+def run_lock(args: argparse.Namespace) -> int:
+    from .lock import describe, lock_data, write_lock
+    from .policyfile import check_book
+
+    book = _load_book(args)
+    catalog = _load_for_book(args, list(book))
+    reports = check_book(book, catalog)
+    write_lock(args.output, lock_data(reports, catalog))
+    width = max(len(r.name) for r in reports)
+    for r in reports:
+        print(f"{r.name:<{width}}  {describe(r.pick)}")
+    print(f"locked {len(reports)} polic{'y' if len(reports) == 1 else 'ies'} in {args.output} "
+          f"(catalog {catalog.source}, sha256 {catalog.sha256[:12]}...)")
     return EXIT_OK
 
 
@@ -191,8 +305,13 @@ def run_catalog(args: argparse.Namespace) -> int:
 def run_explain(args: argparse.Namespace) -> int:
     from .engine import compile
 
-    policy = compile(args.expr)
-    data = policy.explain(_load(args), model=args.model)
+    if args.file:
+        from .policyfile import load_policies
+
+        book = load_policies(args.file)
+        data = book.explain(args.expr, _load_for_book(args, [book[args.expr]]), args.model)
+    else:
+        data = compile(args.expr).explain(_load(args), model=args.model)
     why = data["model"]
     if why is not None and why["status"] == "unknown":
         raise Error(_unknown_model(why, data["catalog"]))

@@ -3,6 +3,7 @@
     Error
      +-- PolicyError        the policy text or a policy file is wrong      (exit 2)
      |    +-- NoMatch       a valid policy resolved to no model            (exit 1)
+     |    +-- PolicyFileError  several mistakes in policy files, together (exit 2)
      +-- CatalogError       the catalog could not be had or is invalid     (exit 3)
 
     CatalogWarning          a catalog entry was skipped (a ``warnings`` category)
@@ -24,7 +25,9 @@ class PolicyError(Error):
     """A policy (text or file) is malformed, ill-typed or too large.
 
     ``kind`` names the problem for tools and tests: ``syntax``,
-    ``unknown-field``, ``type``, ``limit``, ``live``, ``file``, ``no-match``.
+    ``unknown-field``, ``type``, ``limit``, ``live``, ``file``, ``no-match``;
+    for policy files also ``yaml``, ``duplicate-key``, ``schema``, ``fallback``,
+    ``duplicate-policy``, ``unknown-policy`` and ``lock``.
     """
 
     def __init__(
@@ -79,6 +82,20 @@ class PolicyError(Error):
         moved.source, moved.text, moved.line, moved.column = source, text, new_line, new_column
         return moved
 
+    def placed(
+        self, source: str, text: str, line: int, column: int, length: int | None = None
+    ) -> PolicyError:
+        """The same error shown at an exact place in another document (a policy file).
+
+        Unlike ``relocated``, the caller has already worked out where the mistake
+        sits in ``text`` (quoted and block YAML scalars do not map column for column).
+        """
+        moved = self.relocated(source, text, line, column)
+        moved.line, moved.column = line, column
+        if length is not None:
+            moved.length = max(1, length)
+        return moved
+
     @property
     def location(self) -> str:
         if self.line is None:
@@ -120,6 +137,25 @@ class NoMatch(PolicyError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class PolicyFileError(PolicyError):
+    """Several mistakes found while loading policy files, reported together.
+
+    The first mistake gives ``line``/``column``/``source``; ``errors`` holds them all,
+    so CI shows every problem of a change in one run.
+    """
+
+    def __init__(self, errors: list[PolicyError]) -> None:
+        first = errors[0]
+        super().__init__(
+            first.message, kind=first.kind, text=first.text, line=first.line,
+            column=first.column, length=first.length, source=first.source, hint=first.hint,
+        )
+        self.errors = list(errors)
+
+    def __str__(self) -> str:
+        return "\n".join(str(error) for error in self.errors)
 
 
 class CatalogError(Error):

@@ -83,8 +83,9 @@ def explain_named(book: Any, name: str, catalog: Catalog, model: str | None = No
 
     The report is ``explain``'s for the policy that resolved (or, when none
     did, for ``name`` itself), plus ``name``, ``via`` (the fallback that
-    resolved, or None) and ``chain``: every policy tried, in order, with its
-    text, where it is defined, whether it resolved, its pick or the reason it
+    resolved, or None) and ``chain``: every policy of the fallback chain, in
+    order, with its text, where it is defined, whether it was ``tried`` (not
+    when an earlier one resolved) and ``resolved``, its pick or the reason it
     has none, and (with ``model``) why that model was not picked by it.
     """
     tried = book.attempts(name, catalog)
@@ -97,12 +98,18 @@ def explain_named(book: Any, name: str, catalog: Catalog, model: str | None = No
             "policy": named.text,
             "file": named.file,
             "line": named.line,
+            "tried": True,
             "resolved": attempt.resolved,
             "pick": data["pick"],
             "reason": no_pick_reason(data),
             "funnel": data["funnel"],
             "model": data["model"],
         })
+    for later in book.chain(name)[len(tried):]:  # fallbacks not needed
+        named = book[later]
+        chain.append({"name": later, "policy": named.text, "file": named.file,
+                      "line": named.line, "tried": False, "resolved": False, "pick": None,
+                      "reason": None, "funnel": [], "model": None})
     resolved = tried[-1] if tried[-1].resolved else None
     report = explain(book[resolved.name if resolved else name].compiled, catalog, model)
     via = resolved.name if resolved is not None and resolved.name != name else None

@@ -211,12 +211,14 @@ def chain_lines(data: dict[str, Any], style: Style) -> list[str]:
     chain = data["chain"]
     first = chain[0]
     names = " -> ".join(step["name"] for step in chain)
-    lines = [f"{style('chain', 'bold')}    {names} ({first['file']})"]
+    lines = [f"{style('chain', 'bold')}    {names} ({first['file']}:{first['line']})"]
     width = max(len(step["name"]) for step in chain)
     for step in chain:
-        if step["resolved"]:
+        if not step["tried"]:
+            verdict = style("not needed", "dim")
+        elif step["resolved"]:
             verdict = style(f"resolved: {step['pick']}", "green")
-            if len(chain) > 1:
+            if step is not first:
                 verdict += "; the report below is for this policy"
         else:
             verdict = style("no match", "red") + f": {step['reason']}"
@@ -225,7 +227,7 @@ def chain_lines(data: dict[str, Any], style: Style) -> list[str]:
         if not step["resolved"] and why and why["status"] == "dropped":
             lines.append(f"  {'':<{width}}  {why['model_name']}: clause {why['clause_index']} "
                          f"drops it: {why['reason']}")
-    if not chain[-1]["resolved"]:
+    if not any(step["resolved"] for step in chain):
         lines.append(f"  no policy in the chain resolved; the report below is for {data['name']}")
     return [*lines, ""]
 

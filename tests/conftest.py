@@ -1,4 +1,4 @@
-"""Shared fixtures: the CLI as a subprocess, and catalogs written to tmp files."""
+"""Shared fixtures: the CLI as a subprocess or in-process, and files written to tmp."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
+
+from policyeng.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -36,3 +39,30 @@ def write_catalog(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def write(tmp_path):
+    """``write("name.yaml", text)`` -> the path (text is dedented)."""
+
+    def _write(name: str, text: str) -> str:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return str(path)
+
+    return _write
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """``cli("check", "policies/")`` -> (exit code, stdout, stderr), run in-process."""
+    monkeypatch.delenv("POLICYENG_CATALOG", raising=False)
+    monkeypatch.delenv("POLICYENG_DEBUG", raising=False)
+
+    def _run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run

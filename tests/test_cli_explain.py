@@ -217,3 +217,103 @@ def test_a_plain_select_does_not_import_the_table_code():
     assert "policyeng.explain" not in timings
     _, _, timings = run("select", "healthy", "--top", "3", env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert "policyeng.render" in timings
+
+
+# --- named policies: the fallback chain ---------------------------------------------------
+
+CHAIN_FILE = """\
+version: 1
+policies:
+  tight:
+    where: supports tool_use and output_per_mtok < 0.01
+    fallback: [loose, spare]
+  loose:
+    where: supports tool_use and healthy
+    order_by: [output_per_mtok]
+  spare:
+    where: healthy
+  nothing:
+    where: category == "rerank"
+    fallback: tight-alone
+  tight-alone:
+    where: output_per_mtok < 0
+"""
+
+
+@pytest.fixture
+def policy_file(tmp_path):
+    path = tmp_path / "policies.yaml"
+    path.write_text(CHAIN_FILE)
+    return path
+
+
+def test_explain_named_policy_shows_which_fallback_resolved_and_why_earlier_ones_did_not(
+    policy_file, capsys
+):
+    assert main(["explain", "-f", str(policy_file), "tight", "--model", "Qwen2.5-72B-Instruct",
+                 "--top", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:6] == [
+        f"chain    tight -> loose -> spare ({policy_file}:3)",
+        "  tight  no match: `output_per_mtok < 0.01` dropped the last 22",
+        "         Qwen2.5-72B-Instruct: clause 2 drops it: output_per_mtok = 1.2, needs < 0.01",
+        "  loose  resolved: Llama-3.1-8B-Instruct; the report below is for this policy",
+        "  spare  not needed",
+        "",
+    ]
+    assert lines[6] == "policy   loose: supports tool_use and healthy order by output_per_mtok"
+    assert lines[-2:] == [
+        "  it passes every clause, but ranks 16 of 19; the pick is Llama-3.1-8B-Instruct.",
+        "  output_per_mtok placed 15 models before it: it has 1.2; Llama-3.1-8B-Instruct 0.18, "
+        "Mistral-7B-Instruct-v0.3 0.2, gpt-oss-20b 0.22, …",
+    ]
+
+
+def test_explain_named_json_agrees_with_the_book(policy_file, capsys):
+    assert main(["explain", "-f", str(policy_file), "tight", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    book = policyeng.load_policies(str(policy_file))
+    selection = book.select("tight", "builtin")
+    assert (data["name"], data["via"], data["pick"]) == ("tight", "loose", selection.model_name)
+    assert selection.via == "loose"
+    assert [(c["name"], c["tried"], c["resolved"], c["pick"]) for c in data["chain"]] == [
+        ("tight", True, False, None),
+        ("loose", True, True, selection.model_name),
+        ("spare", False, False, None),
+    ]
+    assert data["chain"][0]["funnel"] == policyeng.compile(
+        "supports tool_use and output_per_mtok < 0.01").explain("builtin")["funnel"]
+    assert data["policy"] == "supports tool_use and healthy order by output_per_mtok"
+    assert data == book.explain("tight", "builtin")
+
+
+def test_explain_named_policy_when_no_fallback_resolves_exits_1(policy_file, capsys):
+    # the sample of a real catalog has one `rerank` model: it passes, but has no endpoint
+    assert main(["explain", "-f", str(policy_file), "nothing", "--catalog", str(SAMPLE)]) == 1
+    models = len(json.loads(SAMPLE.read_text()))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:5] == [
+        f"chain    nothing -> tight-alone ({policy_file}:11)",
+        "  nothing      no match: 1 passed, but none has an endpoint (unknown category: rerank)",
+        f"  tight-alone  no match: `output_per_mtok < 0` dropped the last {models}",
+        "  no policy in the chain resolved; the report below is for nothing",
+        "",
+    ]
+    assert lines[-1] == "no model is picked: 1 passed, but none has an endpoint " \
+        "(unknown category: rerank)"
+
+
+def test_explain_unknown_policy_name_is_a_usage_error(policy_file, capsys):
+    assert main(["explain", "-f", str(policy_file), "tigth"]) == 2
+    assert capsys.readouterr().err == (
+        f"policyeng: {policy_file}: no policy named 'tigth'; did you mean 'tight'?\n"
+    )
+
+
+def test_select_named_no_match_hint_points_at_explain_with_the_file(policy_file, capsys):
+    assert main(["select", "-f", str(policy_file), "tight-alone"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == (
+        "hint: see each clause's drops and the ranking with: "
+        f"policyeng explain -f {policy_file} tight-alone"
+    )

@@ -1,0 +1,152 @@
+"""``policies.lock``: which model each policy picked, so CI notices when that changes.
+
+A catalog moves under a deployment (prices change, models come and go) and a
+policy that still *resolves* may quietly start picking another model. ``lock``
+records every pick with the catalog's sha256; ``check --locked`` re-resolves and
+fails on any difference, showing the locked and the current pick side by side.
+
+Format (DESIGN §4)::
+
+    {"version": 1, "catalog": {"source": ..., "sha256": ...},
+     "policies": {NAME: {"model_name": ..., "endpoint": ..., "via": ...}}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .catalog import Catalog
+from .errors import PolicyError
+from .policyfile import PolicyReport
+
+LOCK_VERSION = 1
+DEFAULT_LOCK = "policies.lock"
+
+
+def lock_data(reports: list[PolicyReport], catalog: Catalog) -> dict[str, Any]:
+    """The lock for resolved policies (a policy that resolves to nothing cannot be locked)."""
+    unresolved = [r.name for r in reports if r.selection is None]
+    if unresolved:
+        from .errors import NoMatch
+
+        raise NoMatch(
+            "cannot lock: " + ", ".join(repr(n) for n in unresolved)
+            + f" resolve{'s' if len(unresolved) == 1 else ''} to no model in catalog "
+            f"{catalog.source}; run `policyeng check` to see why"
+        )
+    return {
+        "version": LOCK_VERSION,
+        "catalog": {"source": catalog.source, "sha256": catalog.sha256},
+        "policies": {r.name: r.pick for r in sorted(reports, key=lambda r: r.name)},
+    }
+
+
+def write_lock(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
+    """Write the lock atomically: a temporary file beside it, then a rename.
+
+    An interrupted run leaves the old lock (or none), never half a file.
+    """
+    target = Path(path)
+    body = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                             dir=target.parent)
+    except OSError as exc:
+        raise PolicyError(f"cannot write the lock file: {exc.strerror}", kind="lock",
+                          source=os.fspath(path)) from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(body)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_lock(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and sanity-check a lock file; a missing or malformed lock is a usage error."""
+    source = os.fspath(path)
+    try:
+        text = Path(source).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError("lock file not found; create it with `policyeng lock`",
+                          kind="lock", source=source) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"cannot read the lock file: {exc}", kind="lock",
+                          source=source) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PolicyError(f"not valid JSON: {exc.msg}", kind="lock", text=text,
+                          line=exc.lineno, column=exc.colno, source=source) from None
+    problem = _shape_problem(data)
+    if problem:
+        raise PolicyError(f"not a policyeng lock file: {problem}", kind="lock", source=source)
+    return data
+
+
+def _shape_problem(data: Any) -> str | None:
+    if not isinstance(data, dict):
+        return "expected a JSON object"
+    if data.get("version") != LOCK_VERSION:
+        return f"version is {data.get('version')!r}, expected {LOCK_VERSION}"
+    if not isinstance(data.get("policies"), dict):
+        return "'policies' must be an object"
+    for name, pick in data["policies"].items():
+        if not isinstance(pick, dict) or not isinstance(pick.get("model_name"), str):
+            return f"policies.{name} must be an object with a model_name"
+    return None
+
+
+def describe(pick: dict[str, Any] | None, short: bool = False) -> str:
+    """``model (endpoint) via other`` - how a pick reads in a report (``short``: no endpoint)."""
+    if pick is None:
+        return "(no model)"
+    text = pick["model_name"] if short else f"{pick['model_name']} ({pick.get('endpoint')})"
+    return text + (f" via {pick['via']}" if pick.get("via") else "")
+
+
+def apply_lock(reports: list[PolicyReport], lock: dict[str, Any], lock_path: str,
+               ) -> list[PolicyReport]:
+    """Compare each report's pick with the lock; drifts become failures.
+
+    Returns the reports plus one for each locked policy no longer defined, so a
+    lock that no longer matches the files fails too.
+    """
+    locked = lock["policies"]
+    for report in reports:
+        if report.name not in locked:
+            report.failures.append(f"not in {lock_path}; run `policyeng lock` to add it")
+            continue
+        report.locked = _pick(locked[report.name])
+        if report.pick != report.locked:
+            same_endpoint = report.pick is not None and (
+                report.pick["endpoint"] == report.locked["endpoint"])
+            was, now = (describe(report.locked, same_endpoint),
+                        describe(report.pick, same_endpoint))
+            report.failures.append(f"drifted from {lock_path}: locked {was}, now {now}")
+    names = {r.name for r in reports}
+    orphans = [
+        PolicyReport(name, lock_path, 1, locked=_pick(pick),
+                     failures=[f"locked in {lock_path} but no longer defined; "
+                               "run `policyeng lock` to drop it"])
+        for name, pick in locked.items() if name not in names
+    ]
+    return reports + orphans
+
+
+def _pick(data: dict[str, Any]) -> dict[str, Any]:
+    return {"model_name": data.get("model_name"), "endpoint": data.get("endpoint"),
+            "via": data.get("via")}
+
+
+def drifted(reports: list[PolicyReport]) -> list[PolicyReport]:
+    """Reports whose pick differs from a locked one (for the side-by-side table)."""
+    # A policy only in the lock was never tried: it is listed as undefined, not drifted.
+    return [r for r in reports if r.locked is not None and r.tried and r.pick != r.locked]
