@@ -90,9 +90,10 @@ def explain_named(book: Any, name: str, catalog: Catalog, model: str | None = No
     """
     tried = book.attempts(name, catalog)
     chain = []
+    reports = {}
     for attempt in tried:
         named = book[attempt.name]
-        data = explain(named.compiled, catalog, model)
+        data = reports[attempt.name] = explain(named.compiled, catalog, model)
         chain.append({
             "name": attempt.name,
             "policy": named.text,
@@ -110,9 +111,9 @@ def explain_named(book: Any, name: str, catalog: Catalog, model: str | None = No
         chain.append({"name": later, "policy": named.text, "file": named.file,
                       "line": named.line, "tried": False, "resolved": False, "pick": None,
                       "reason": None, "funnel": [], "model": None})
-    resolved = tried[-1] if tried[-1].resolved else None
-    report = explain(book[resolved.name if resolved else name].compiled, catalog, model)
-    via = resolved.name if resolved is not None and resolved.name != name else None
+    resolved = tried[-1].name if tried[-1].resolved else None
+    report = reports[resolved or name]
+    via = resolved if resolved is not None and resolved != name else None
     return {"name": name, "via": via, "chain": chain, **report}
 
 
