@@ -325,8 +325,9 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def _unknown_model(why: dict[str, Any], catalog: dict[str, Any]) -> str:
+    models = f"{catalog['models']} model{'' if catalog['models'] == 1 else 's'}"
     message = (f"--model: no model named {why['model_name']!r} in catalog {catalog['source']} "
-               f"({catalog['models']} models)")
+               f"({models})")
     close = why["did_you_mean"]
     if close:
         return message + "; did you mean " + " or ".join(repr(n) for n in close) + "?"

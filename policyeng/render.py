@@ -185,7 +185,7 @@ def explain_lines(data: dict[str, Any], style: Style, *, top: int = 10) -> list[
     lines += [
         f"{style('policy', 'bold')}   {f'{shown}: ' if shown else ''}{data['policy']}",
         f"{style('catalog', 'bold')}  {catalog['source']} "
-        f"({catalog['models']} models{dated}{stale})",
+        f"({catalog['models']} model{'' if catalog['models'] == 1 else 's'}{dated}{stale})",
         "",
     ]
     lines += funnel_lines(data["funnel"], style, title="funnel")
