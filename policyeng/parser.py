@@ -10,6 +10,7 @@ list of what could come next.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import threading
@@ -73,9 +74,9 @@ def parse(text: str) -> s.Policy:
     if not isinstance(text, str):
         raise PolicyError(f"a policy is text, not {type(text).__name__}", kind="type")
     if len(text) > MAX_LENGTH:
-        raise PolicyError(
+        raise PolicyError.at(
             f"policy is {len(text):,} characters long; the limit is {MAX_LENGTH:,}",
-            kind="limit",
+            text, MAX_LENGTH, kind="limit", hint="the caret marks the first character past it",
         )
     if not text.strip():
         raise PolicyError("the policy is empty", kind="syntax", text=text, line=1, column=1,
@@ -329,6 +330,10 @@ def _builder():
 
         def field(self, children):
             return s.Field(str(children[0]), _span(children[0], children[0]))
+
+        def group(self, children):
+            lpar, node, rpar = children
+            return dataclasses.replace(node, span=_span(lpar, rpar))
 
         def value_list(self, children):
             items = _Items(children[1:-1])

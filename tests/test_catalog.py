@@ -9,7 +9,7 @@ import pytest
 
 import policyeng
 from policyeng import CatalogError, CatalogWarning
-from policyeng.catalog import Catalog, load_catalog
+from policyeng.catalog import BUILTIN_PATH, Catalog, load_catalog
 
 
 def test_builtin_snapshot_is_valid_and_covers_every_category():
@@ -130,3 +130,24 @@ def test_no_match_explains_when_matches_have_no_endpoint():
     assert str(info.value).splitlines()[-1] == (
         "  1 matched, but none has an endpoint (unknown category: rerank)")
     assert info.value.exit_code == 1
+
+
+def test_builtin_digest_names_a_body_that_validates_entry_by_entry():
+    """load_catalog("builtin") trusts the recorded digest; this test is what earns it."""
+    from policyeng.catalog import BUILTIN_META_PATH, validate_entries
+
+    body = BUILTIN_PATH.read_bytes()
+    meta = json.loads(BUILTIN_META_PATH.read_text())
+    assert meta["sha256"] == hashlib.sha256(body).hexdigest(), (
+        "builtin.json changed: update sha256 in builtin.meta.json after checking it validates")
+    entries, skipped = validate_entries(json.loads(body))
+    assert skipped == [] and len(entries) == len(load_catalog("builtin"))
+
+
+def test_a_changed_snapshot_is_validated_again(tmp_path):
+    from policyeng.catalog import parse_catalog
+
+    body = json.dumps([{"model_name": "bad", "input_per_mtok": -1}]).encode()
+    with pytest.warns(CatalogWarning, match="'bad': input_per_mtok"):
+        catalog = parse_catalog(body, "builtin", validated_sha256="0" * 64)
+    assert len(catalog) == 0

@@ -114,9 +114,12 @@ def test_error_on_a_later_line_points_there():
 
 
 def test_too_long_policy_is_rejected():
-    with pytest.raises(PolicyError, match="10,001 characters long; the limit is 10,000") as info:
-        parse("healthy" + " " * (MAX_LENGTH + 1 - len("healthy")))
+    text = "healthy or " * 909 + "healthy"
+    with pytest.raises(PolicyError, match="10,006 characters long; the limit is 10,000") as info:
+        parse(text)
     assert info.value.kind == "limit"
+    assert (info.value.line, info.value.column) == (1, MAX_LENGTH + 1)
+    assert str(info.value).splitlines()[2].strip() == "^"
 
 
 @pytest.mark.parametrize("text", [
@@ -144,3 +147,11 @@ def test_generated_parser_matches_the_grammar():
         "grammar.lark changed: run `python -m policyeng.build_parser`"
     )
 
+
+
+def test_a_parenthesised_node_spans_its_parentheses():
+    text = "healthy and (input_per_mtok + output_per_mtok) * 2 < 3"
+    clause = parse(text).where.operands[1]
+    assert text[clause.span.start : clause.span.end] == "(input_per_mtok + output_per_mtok) * 2 < 3"
+    grouped = clause.left.left
+    assert text[grouped.span.start : grouped.span.end] == "(input_per_mtok + output_per_mtok)"
