@@ -107,45 +107,8 @@ def conjuncts(tree: s.Policy) -> tuple[s.Node, ...]:
 def clause_text(policy: Policy, node: s.Node) -> str:
     """A clause as the user wrote it (or printed, when positions are unknown)."""
     if node.span is not None:
-        return _balanced(policy.text, node.span.start, node.span.end)
+        return policy.text[node.span.start : node.span.end]
     return s.to_text(node)
-
-
-def _balanced(text: str, start: int, end: int) -> str:
-    """``text[start:end]`` widened over the parentheses it opens or closes but leaves out.
-
-    Parentheses are not nodes, so a span can stop inside them: ``not (x < 1``
-    or ``a + b) < 3``. Parentheses inside quoted strings do not count.
-    """
-    opened = closed = 0  # unmatched "(" in the slice, unmatched ")" in the slice
-    quote = None
-    index = start
-    while index < end:
-        char = text[index]
-        if quote:
-            if char == "\\":
-                index += 1
-            elif char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char == "(":
-            opened += 1
-        elif char == ")":
-            if opened:
-                opened -= 1
-            else:
-                closed += 1
-        index += 1
-    while closed and start > 0:
-        start -= 1
-        if text[start] == "(":
-            closed -= 1
-    while opened and end < len(text):
-        if text[end] == ")":
-            opened -= 1
-        end += 1
-    return text[start:end]
 
 
 def funnel(policy: Policy, catalog: Catalog) -> list[dict[str, Any]]:

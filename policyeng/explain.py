@@ -162,11 +162,9 @@ def _steps(
         passed, dropped = [], []
         for entry in entries:
             (passed if test(entry) else dropped).append(entry)
-        text = clause_text(policy, node)
         steps.append(
             {
-                # an `or` inside `and` was written in parentheses; show it so
-                "clause": f"({text})" if _bracket(node, nodes, sequential) else text,
+                "clause": clause_text(policy, node),
                 "entered": len(entries),
                 "passed": len(passed),
                 "dropped": len(dropped),
@@ -177,10 +175,6 @@ def _steps(
         if sequential:
             entries = passed
     return steps
-
-
-def _bracket(node: s.Node, siblings: tuple[s.Node, ...], sequential: bool) -> bool:
-    return sequential and len(siblings) > 1 and isinstance(node, s.Or)
 
 
 def _children(policy: Policy, node: s.Node, entries: list[dict]) -> list[dict[str, Any]]:
@@ -233,8 +227,7 @@ def why_not(
                 "status": "dropped",
                 "clause_index": index,
                 "clauses": len(clauses),
-                "clause": f"({clause_text(policy, node)})" if _bracket(node, clauses, True)
-                else clause_text(policy, node),
+                "clause": clause_text(policy, node),
                 **failure,
             }
     rank = next(i for i, e in enumerate(ranked, 1) if e is entry)

@@ -99,7 +99,7 @@ def test_funnel_tree_under_not_counts_each_part_of_the_inner_and():
     assert _numbers(second) == _counts(
         lambda e: not (_healthy(e) and _supports("tool_use")(e)), reached)[1]
     (inner,) = second["children"]
-    assert inner["clause"] == "healthy and supports tool_use"
+    assert inner["clause"] == "(healthy and supports tool_use)"
     assert _numbers(inner) == _counts(lambda e: _healthy(e) and _supports("tool_use")(e),
                                       reached)[1]
     # inside the inner `and`, a funnel again: the second part sees what the first kept
@@ -203,7 +203,7 @@ def why(policy: str, model: str) -> dict:
          "input_per_mtok = 0.1; output_per_mtok = 0.2, needs input_per_mtok >= output_per_mtok",
          {"input_per_mtok": 0.1, "output_per_mtok": 0.2}),
         ('not (provider == "Qwen")', "pricey", 'not (provider == "Qwen")',
-         'provider == "Qwen" holds (provider = "Qwen"), and `not` excludes it',
+         '(provider == "Qwen") holds (provider = "Qwen"), and `not` excludes it',
          {"provider": "Qwen"}),
     ],
 )
