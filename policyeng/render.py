@@ -361,6 +361,7 @@ def why_not_lines(why: dict[str, Any], data: dict[str, Any], style: Style) -> li
         others = ", ".join(
             f"{e['model_name']} {show_value(e['value'])}" for e in group["examples"]
         )
-        lines.append(f"  {group['key']} placed {models} before it: "
-                     f"it has {show_value(group['value'])}; {others}{more}")
+        mine = ("it has no value, and missing values rank last" if group["value"] is None
+                else f"it has {show_value(group['value'])}")
+        lines.append(f"  {group['key']} placed {models} before it: {mine}; {others}{more}")
     return lines

@@ -317,3 +317,15 @@ def test_select_named_no_match_hint_points_at_explain_with_the_file(policy_file,
         "hint: see each clause's drops and the ranking with: "
         f"policyeng explain -f {policy_file} tight-alone"
     )
+
+
+def test_explain_shows_missing_key_values_as_such(capsys):
+    assert main(["explain", 'category == "audio" order by output_per_mtok desc, context_window',
+                 "--model", "Kokoro-82M"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    (row,) = [line for line in lines if line.startswith("5  Kokoro-82M")]
+    assert row.split()[-2:] == ["(missing)", "512"]
+    assert lines[-1] == (
+        "  output_per_mtok desc placed 4 models before it: it has no value, and missing values "
+        "rank last; whisper-large-v3 0, whisper-large-v3-turbo 0, Dia-1.6B 0, …"
+    )
