@@ -381,7 +381,7 @@ def _reason(policy: Policy, node: s.Node, entry: dict) -> str:
     if isinstance(node, s.Not):
         facts = "; ".join(_describe_field(name, value) for name, value in
                           _values(node.operand, entry).items())
-        return f"{clause_text(policy, node.operand)} holds ({facts}), and `not` excludes it"
+        return f"{facts}, so {clause_text(policy, node.operand)} holds and `not` drops it"
     return f"{text} is false"  # pragma: no cover - every predicate kind is handled above
 
 

@@ -203,7 +203,7 @@ def why(policy: str, model: str) -> dict:
          "input_per_mtok = 0.1; output_per_mtok = 0.2, needs input_per_mtok >= output_per_mtok",
          {"input_per_mtok": 0.1, "output_per_mtok": 0.2}),
         ('not (provider == "Qwen")', "pricey", 'not (provider == "Qwen")',
-         '(provider == "Qwen") holds (provider = "Qwen"), and `not` excludes it',
+         'provider = "Qwen", so (provider == "Qwen") holds and `not` drops it',
          {"provider": "Qwen"}),
     ],
 )
