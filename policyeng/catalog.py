@@ -41,6 +41,8 @@ ENDPOINTS = {
     "audio": "/v1/audio/speech",
 }
 TRANSCRIPTION_ENDPOINT = "/v1/audio/transcriptions"
+#: What a mistyped source is told (CLI: --catalog or POLICYENG_CATALOG).
+SOURCES = "a catalog source is `builtin`, a path to a JSON file, or an http(s):// URL"
 
 #: The provider's live catalog: the first source of the default chain.
 DEFAULT_URL = "https://tokens.flex.ai/api/models"
@@ -181,6 +183,9 @@ def _load_source(source: str, *, strict: bool, **options: Any) -> Catalog:
         from .remote import load_url  # httpx only when a URL is asked for
 
         return load_url(source, strict=strict, **options)
+    if "://" in source:
+        scheme = source.split("://", 1)[0]
+        raise CatalogError(f"cannot fetch {scheme}:// URLs", source=source, hint=SOURCES)
     return load_file(source, strict=strict)
 
 
@@ -204,9 +209,10 @@ def load_file(source: str, *, strict: bool = False) -> Catalog:
         body = path.read_bytes()
         mtime = path.stat().st_mtime
     except FileNotFoundError:
-        raise CatalogError("file not found", source=source) from None
+        raise CatalogError("file not found", source=source, hint=SOURCES) from None
     except IsADirectoryError:
-        raise CatalogError("is a directory, not a JSON file", source=source) from None
+        raise CatalogError("is a directory, not a JSON file", source=source,
+                           hint=SOURCES) from None
     except OSError as exc:
         raise CatalogError(f"cannot read: {exc.strerror}", source=source) from None
     fetched_at = datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
@@ -288,6 +294,7 @@ def parse_catalog(
             f"{len(skipped)} invalid entr{'y' if len(skipped) == 1 else 'ies'} "
             f"(strict mode):\n  {shown}{more}",
             source=source,
+            hint="fix the source, or drop --strict (strict=False) to skip them with a warning",
         )
     for entry in entries:
         derive(entry)

@@ -76,6 +76,25 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_argument("--info", action="store_true",
                          help="print where the catalog came from, its age, size and sha256")
     catalog.set_defaults(run=run_catalog)
+
+    explain = commands.add_parser(
+        "explain", help="show why a policy picks its model, or why not another",
+        description="Show the funnel (how many models each clause of the policy dropped), "
+        "the ranked candidates with their ranking keys, and the pick. With --model, say "
+        "why that model was not picked. With -f, also the fallback chain.",
+    )
+    explain.add_argument("expr", metavar="EXPR",
+                         help='the policy, e.g. "supports chat and healthy"')
+    explain.add_argument("-f", "--file", metavar="FILE",
+                         help="a policy file (or directory); EXPR is then a policy NAME in it")
+    explain.add_argument("--model", metavar="MODEL_NAME",
+                         help="explain why this model was (not) picked")
+    _catalog_options(explain)
+    explain.add_argument("--top", type=_positive, metavar="N", default=10,
+                         help="list the N best candidates (default: 10)")
+    explain.add_argument("--json", action="store_true",
+                         help="print the explanation as JSON (what policy.explain() returns)")
+    explain.set_defaults(run=run_explain)
     _policy_file_commands(commands)
     return parser
 
@@ -166,12 +185,20 @@ def _load(args: argparse.Namespace, default: str | None = None):
 
 def run_select(args: argparse.Namespace) -> int:
     from .engine import compile
+    from .errors import NoMatch
 
-    if args.file:
-        selection = _select_named(args)
-    else:
-        policy = compile(args.expr)
-        selection = policy.select(_load(args))
+    try:
+        if args.file:
+            selection = _select_named(args)
+        else:
+            selection = compile(args.expr).select(_load(args))
+    except NoMatch as exc:
+        again = " ".join(_shell_quote(word) for word in [
+            "policyeng", "explain", *(["-f", args.file] if args.file else []), args.expr,
+            *(["--catalog", args.catalog] if args.catalog else [])])
+        print(f"policyeng: {exc}\nhint: see each clause's drops and the ranking with: {again}",
+              file=sys.stderr)
+        return EXIT_NO_MATCH
     if args.json:
         _print_json(selection.to_dict(top=args.top))
         return EXIT_OK
@@ -259,41 +286,20 @@ def run_lock(args: argparse.Namespace) -> int:
 
 
 def _print_candidates(selection, top: int) -> None:
-    from .syntax import to_text
+    from . import render
+    from .explain import candidates, key_text
 
-    keys = [to_text(k.expr) for k in selection.compiled.tree.order_by]
-    headers = ["#", "model_name", "endpoint", *keys]
-    rows = []
-    key_values = _key_evaluators(selection.compiled)
-    for rank, entry in enumerate(selection.candidates[:top], 1):
-        mark = "*" if entry is selection.entry else str(rank)
-        rows.append([mark, entry["model_name"], entry.get("endpoint", "-"),
-                     *(_show(f(entry)) for f in key_values)])
+    policy = selection.compiled
+    rows = candidates(policy, selection.candidates[:top], selection.entry)
+    keys = [key_text(policy, k) for k in policy.tree.order_by]
     print()
-    _print_table(headers, rows)
+    print("\n".join(render.ranking_table(rows, keys, render.Style(sys.stdout))))
 
 
-def _key_evaluators(policy):
-    """One function per ranking key giving its value for an entry (None when missing)."""
-    from .compiler import compile_value
+def _shell_quote(text: str) -> str:
+    import shlex
 
-    return [compile_value(k.expr) for k in policy.tree.order_by]
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "(missing)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def _print_table(headers: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows)]
-    for row in [headers, *rows]:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+    return shlex.quote(text)
 
 
 def run_catalog(args: argparse.Namespace) -> int:
@@ -309,14 +315,20 @@ def run_catalog(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(entries)
         return EXIT_OK
+    from . import render
+
     headers = ["model_name", "category", "endpoint", "input", "output", "context", "health"]
+    health = {"healthy": "green", "degraded": "yellow", "down": "red"}
     rows = [
-        [e["model_name"], _show(e.get("category")), e.get("endpoint", "-"),
-         _show(e.get("input_per_mtok")), _show(e.get("output_per_mtok")),
-         _show(e.get("context_window")), _show(e.get("health_status"))]
+        [e["model_name"], render.value_cell(e.get("category")),
+         e.get("endpoint") or ("(none)", "yellow"),
+         render.value_cell(e.get("input_per_mtok")), render.value_cell(e.get("output_per_mtok")),
+         render.value_cell(e.get("context_window")),
+         (e.get("health_status") or "(missing)", health.get(e.get("health_status"), "dim"))]
         for e in entries
     ]
-    _print_table(headers, rows)
+    print("\n".join(render.table(headers, rows, render.Style(sys.stdout), right=(3, 4, 5),
+                                  shrink=((2,), (0,), (1,)))))
     print(f"{len(entries)} of {len(catalog)} models, catalog {catalog.source}", file=sys.stderr)
     return EXIT_OK
 
@@ -351,6 +363,38 @@ def _print_catalog_info(catalog, as_json: bool) -> int:
             for problem in catalog.skipped:
                 print(f"{''.ljust(width)}    {problem}")
     return EXIT_OK
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from .engine import compile
+
+    if args.file:
+        from .policyfile import load_policies
+
+        book = load_policies(args.file)
+        data = book.explain(args.expr, _load_for_book(args, [book[args.expr]]), args.model)
+    else:
+        data = compile(args.expr).explain(_load(args), model=args.model)
+    why = data["model"]
+    if why is not None and why["status"] == "unknown":
+        raise Error(_unknown_model(why, data["catalog"]))
+    if args.json:
+        _print_json(data)
+    else:
+        from . import render
+
+        print("\n".join(render.explain_lines(data, render.Style(sys.stdout), top=args.top)))
+    return EXIT_OK if data["pick"] is not None else EXIT_NO_MATCH
+
+
+def _unknown_model(why: dict[str, Any], catalog: dict[str, Any]) -> str:
+    models = f"{catalog['models']} model{'' if catalog['models'] == 1 else 's'}"
+    message = (f"--model: no model named {why['model_name']!r} in catalog {catalog['source']} "
+               f"({models})")
+    close = why["did_you_mean"]
+    if close:
+        return message + "; did you mean " + " or ".join(repr(n) for n in close) + "?"
+    return message + "\nhint: `policyeng catalog` lists every model_name (names are exact)"
 
 
 def _print_json(data: Any) -> None:

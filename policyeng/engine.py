@@ -56,16 +56,32 @@ class Policy:
         best = min(pickable, key=self._code.sort_key)
         return Selection(best, self, catalog, policy=name or self.text)
 
+    def explain(self, catalog: CatalogLike = None, model: str | None = None) -> dict[str, Any]:
+        """Why this policy picks what it picks, as plain data (what ``explain --json`` prints).
+
+        The funnel (per top-level clause: entered, passed, dropped, a few
+        dropped names; sub-trees under ``or``/``not``), the ranked candidates
+        with their key values, the pick, and with ``model`` why that model was
+        or was not picked. See ``policyeng.explain`` for the exact shape.
+        """
+        from .explain import explain
+
+        return explain(self, as_catalog(catalog), model)
+
     def no_match(self, catalog: Catalog, *, name: str | None = None) -> NoMatch:
         """The error for an empty result, with how many models each top-level clause dropped."""
         steps = funnel(self, catalog)
         label = f"policy {name!r}" if name else "the policy"
-        lines = [f"no model matches {label} in catalog {catalog.source} ({len(catalog)} models)"]
+        models = f"{len(catalog)} model{'' if len(catalog) == 1 else 's'}"
+        lines = [f"no model matches {label} in catalog {catalog.source} ({models})"]
         for step in steps:
             lines.append(
                 f"  {step['clause']:<40}  {step['entered']:>5} in  {step['dropped']:>5} dropped"
                 f"  {step['passed']:>5} left"
             )
+        emptied = next((s for s in steps if s["entered"] and not s["passed"]), None)
+        if emptied is not None:
+            lines.append(f"  `{emptied['clause']}` dropped the last {emptied['entered']}")
         matched = self.filter(catalog)
         if matched:  # every match lacks an endpoint, or select would have picked one
             categories = ", ".join(sorted({str(e.get("category")) for e in matched}))

@@ -164,13 +164,16 @@ class CatalogError(Error):
 
     exit_code = 3
 
-    def __init__(self, message: str, *, source: str | None = None) -> None:
+    def __init__(self, message: str, *, source: str | None = None,
+                 hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.source = source
+        self.hint = hint
 
     def __str__(self) -> str:
-        return f"catalog {self.source}: {self.message}" if self.source else self.message
+        text = f"catalog {self.source}: {self.message}" if self.source else self.message
+        return f"{text}\nhint: {self.hint}" if self.hint else text
 
 
 class UsageError(Error):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import threading
 from pathlib import Path
 
@@ -127,6 +128,14 @@ def _syntax_error(exc, text: str) -> PolicyError:
             message = "unterminated string"
             hint = f"close it with {char}"
         length = 2 if rest[:2] in ("&&", "||") else 1
+        if char in "-." and _tag_hint(text, offset):
+            hint = _tag_hint(text, offset)
+        number = re.match(r"[0-9][0-9_.]*[eE]?[0-9]*[A-Za-z_][A-Za-z0-9_]*", rest)
+        if number:
+            message = f"{number.group()!r} is not a number"
+            length = number.end()
+            hint = "write numbers like 0.5, 1e-3, 128_000; the suffixes are k (thousand) " \
+                   "and M (million): 32k, 1M"
     elif isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
         token = exc.token
         length = len(str(token))
@@ -136,6 +145,8 @@ def _syntax_error(exc, text: str) -> PolicyError:
             message += f"; expected {expected}"
         if token.type == "NAME" and token.lower() in _KEYWORDS:
             hint = f"keywords are lower case: `{token.lower()}`"
+        elif token in ("-", ".") and _tag_hint(text, offset):
+            hint = _tag_hint(text, offset)
         elif token.type == "COMPARE_OP" and text[:offset].rstrip().endswith("supports"):
             hint = "write `supports TAG`, e.g. `supports tool_use`"
         elif token.type == "COMPARE_OP":
@@ -155,6 +166,15 @@ def _syntax_error(exc, text: str) -> PolicyError:
             message += "; a condition or value must follow"
         offset = len(text.rstrip())
     return PolicyError.at(message, text, offset, kind="syntax", length=length, hint=hint)
+
+
+def _tag_hint(text: str, offset: int) -> str | None:
+    """For `supports tool-use`: a tag with other characters than a name's must be quoted."""
+    before = re.search(r"\bsupports\s+(\w+)$", text[:offset])
+    if before is None:
+        return None
+    tag = before.group(1) + re.match(r"[^\s()]*", text[offset:]).group()
+    return f'quote a tag that is not a plain name: `supports "{tag}"`'
 
 
 def _expected_words(terminals) -> str:

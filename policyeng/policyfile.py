@@ -141,6 +141,14 @@ class PolicyBook:
             break
         return tried
 
+    def explain(self, name: str, catalog: CatalogLike = None,
+                model: str | None = None) -> dict[str, Any]:
+        """Why ``name`` resolves as it does, fallback chain included (``explain -f --json``)."""
+        from .explain import explain_named
+
+        resolved = as_catalog(catalog if catalog is not None else self[name].catalog)
+        return explain_named(self, name, resolved, model)
+
     def select(self, name: str, catalog: CatalogLike = None) -> Selection:
         """The model for policy ``name`` (``via`` names the fallback that resolved, if any)."""
         tried = self.attempts(name, catalog)

@@ -62,7 +62,8 @@ def test_strict_turns_skipped_entries_into_an_error(write_catalog):
         load_catalog(path, strict=True)
     assert str(info.value) == (
         f"catalog {path}: 1 invalid entry (strict mode):\n"
-        "  entry [1] 'b': context_window: 1.5 is not of type 'integer', 'null'"
+        "  entry [1] 'b': context_window: 1.5 is not of type 'integer', 'null'\n"
+        "hint: fix the source, or drop --strict (strict=False) to skip them with a warning"
     )
 
 

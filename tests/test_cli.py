@@ -62,7 +62,10 @@ def test_no_match_exits_1_and_says_which_clause_emptied_the_set():
 def test_missing_catalog_file_exits_3(tmp_path):
     result = run_cli("select", "healthy", "--catalog", str(tmp_path / "nope.json"))
     assert result.returncode == 3
-    assert result.stderr == f"policyeng: catalog {tmp_path / 'nope.json'}: file not found\n"
+    assert result.stderr == (
+        f"policyeng: catalog {tmp_path / 'nope.json'}: file not found\n"
+        "hint: a catalog source is `builtin`, a path to a JSON file, or an http(s):// URL\n"
+    )
 
 
 def test_catalog_that_is_an_object_exits_3(write_catalog):

@@ -47,6 +47,7 @@ def test_readme_console_examples_run_as_shown(workdir):
     # The examples run as the README says: with POLICYENG_CATALOG=builtin (see "Sources").
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "NO_COLOR": "1",
            "POLICYENG_CATALOG": "builtin"}
+    env.pop("COLUMNS", None)  # piped tables are full width unless COLUMNS is set
     prelude = f'policyeng() {{ "{sys.executable}" -m policyeng "$@"; }}\n'
     for command, expected in console_examples():
         result = subprocess.run(
