@@ -216,7 +216,7 @@ def load_file(source: str, *, strict: bool = False) -> Catalog:
     except OSError as exc:
         raise CatalogError(f"cannot read: {exc.strerror}", source=source) from None
     fetched_at = datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
-    catalog = parse_catalog(body, source, strict=strict, fetched_at=fetched_at)
+    catalog = parse_catalog(body, source, strict=strict, fetched_at=fetched_at, remember=True)
     catalog.origin = "file"
     return catalog
 
@@ -259,12 +259,14 @@ def parse_catalog(
     fetched_at: str | None = None,
     stale: bool = False,
     validated_sha256: str | None = None,
+    remember: bool = False,
     warn: bool = True,
 ) -> Catalog:
     """Turn a response body into a Catalog: parse, validate each entry, derive fields.
 
     ``validated_sha256`` names a body already known to be entirely valid (the
-    bundled snapshot, checked by the test suite), whose validation is skipped.
+    bundled snapshot, checked by the test suite), whose validation is skipped;
+    ``remember=True`` reuses the validation of a body seen before (``memo``).
     ``warn=False`` leaves the skipped-entry warnings to the caller (``warn_skipped``),
     for a body that may yet be rejected as a whole.
     """
@@ -285,6 +287,10 @@ def parse_catalog(
         )
     if digest == validated_sha256:
         entries, skipped = data, []
+    elif remember:
+        from .memo import validate_remembered
+
+        entries, skipped = validate_remembered(data, digest)
     else:
         entries, skipped = validate_entries(data)
     if skipped and strict:

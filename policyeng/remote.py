@@ -77,7 +77,7 @@ def _fetch(source: str, entry: CacheEntry | None, cache: CatalogCache, strict: b
         raise CatalogError(f"HTTP {response.status} {response.reason}".rstrip(), source=source)
     now = time.time()
     catalog = parse_catalog(response.body, source, strict=strict, fetched_at=_iso(now),
-                            warn=False)
+                            remember=True, warn=False)
     if not catalog.entries:
         problem = f" ({len(catalog.skipped)} invalid)" if catalog.skipped else ""
         raise CatalogError(f"response holds no valid model entry{problem}", source=source)
@@ -90,7 +90,7 @@ def _fetch(source: str, entry: CacheEntry | None, cache: CatalogCache, strict: b
 
 def _from_cache(entry: CacheEntry, strict: bool, *, stale: bool, origin: str) -> Catalog:
     catalog = parse_catalog(entry.body, entry.url, strict=strict,
-                            fetched_at=entry.fetched_at_iso, stale=stale)
+                            fetched_at=entry.fetched_at_iso, stale=stale, remember=True)
     catalog.origin = origin
     return catalog
 
