@@ -4,7 +4,8 @@ Validating every entry is the largest cost of loading a large catalog, and a
 deployment or CI job loads the same body (a file, or the cached copy of a
 URL) again and again. The outcome of validating a body (which entries were
 skipped, and why) depends only on the body and the schema, so it is stored
-under ``sha256(body) + sha256(schema)`` beside the catalog cache and reused;
+under ``sha256(body) + sha256(schema)`` in the catalog cache directory (a
+small ``*.validated`` file) and reused;
 a changed body or schema is validated afresh. The memo is an optimisation
 only: when it cannot be read or written, validation simply runs.
 """
@@ -24,7 +25,9 @@ from .catalog import Skipped, schema_path, validate_entries
 
 def validate_remembered(data: list[Any], digest: str) -> tuple[list[Any], list[Skipped]]:
     """``validate_entries(data)``, answered from the memo when this body was seen before."""
-    path = _memo_dir() / f"{_key(digest)}.json"
+    from .cache import cache_dir
+
+    path = cache_dir() / f"{_key(digest)}.validated"
     skipped = _recall(path, len(data))
     if skipped is not None:
         dropped = {problem.index for problem in skipped}
@@ -32,12 +35,6 @@ def validate_remembered(data: list[Any], digest: str) -> tuple[list[Any], list[S
     entries, skipped = validate_entries(data)
     _remember(path, len(data), skipped)
     return entries, skipped
-
-
-def _memo_dir() -> Path:
-    from .cache import cache_dir
-
-    return cache_dir() / "validated"
 
 
 @cache

@@ -106,6 +106,7 @@ def test_concurrent_refreshes_never_corrupt_the_cache(server, tmp_path):
     entry = CatalogCache(tmp_path).read(server.url())  # sha256 checked on read
     assert json.loads(entry.body) in bodies
     assert entry.etag == f'"{bodies.index(json.loads(entry.body))}"'
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == [
+    kept = [p.name for p in tmp_path.iterdir() if not p.name.endswith((".lock", ".validated"))]
+    assert sorted(kept) == [
         CatalogCache(tmp_path).path_for(server.url()).name]  # no temporary file left behind
     assert len(server.hits("/api/models")) == 75

@@ -59,7 +59,8 @@ def test_a_damaged_memo_is_ignored(write_catalog, tmp_path, monkeypatch):
     monkeypatch.setenv("POLICYENG_CACHE_DIR", str(tmp_path / "cache"))
     path = write_catalog(ENTRIES)
     load_quietly(path)
-    for memo in (tmp_path / "cache" / "validated").iterdir():
-        memo.write_text("{not json")
+    memos = list((tmp_path / "cache").glob("*.validated"))
+    assert len(memos) == 1
+    memos[0].write_text("{not json")
     catalog, messages = load_quietly(path)
     assert [e["model_name"] for e in catalog] == ["a", "b"] and len(messages) == 2
