@@ -89,6 +89,11 @@ class Policy:
                          f"(unknown category: {categories})")
         return NoMatch("\n".join(lines), funnel=steps, text=self.text)
 
+    @cached_property
+    def clause_tests(self) -> list:
+        """One compiled predicate per top-level clause (compiled on first need, then kept)."""
+        return [compile_condition(node) for node in conjuncts(self.tree)]
+
     def _entries(self, catalog: Catalog) -> list[dict[str, Any]]:
         if self.uses_live and not catalog.live_known:
             raise PolicyError(
@@ -115,16 +120,17 @@ def funnel(policy: Policy, catalog: Catalog) -> list[dict[str, Any]]:
     """For each top-level clause: how many models entered, passed and were dropped."""
     remaining = catalog.entries
     steps = []
-    for node in conjuncts(policy.tree):
-        test = compile_condition(node)
-        passed = [e for e in remaining if test(e)]
+    for node, test in zip(conjuncts(policy.tree), policy.clause_tests):
+        passed, dropped = [], []
+        for entry in remaining:
+            (passed if test(entry) else dropped).append(entry)
         steps.append(
             {
                 "clause": clause_text(policy, node),
                 "entered": len(remaining),
                 "passed": len(passed),
-                "dropped": len(remaining) - len(passed),
-                "dropped_examples": [e["model_name"] for e in remaining if not test(e)][:3],
+                "dropped": len(dropped),
+                "dropped_examples": [e["model_name"] for e in dropped[:3]],
             }
         )
         remaining = passed
