@@ -118,23 +118,10 @@ def clause_text(policy: Policy, node: s.Node) -> str:
 
 def funnel(policy: Policy, catalog: Catalog) -> list[dict[str, Any]]:
     """For each top-level clause: how many models entered, passed and were dropped."""
-    remaining = catalog.entries
-    steps = []
-    for node, test in zip(conjuncts(policy.tree), policy.clause_tests):
-        passed, dropped = [], []
-        for entry in remaining:
-            (passed if test(entry) else dropped).append(entry)
-        steps.append(
-            {
-                "clause": clause_text(policy, node),
-                "entered": len(remaining),
-                "passed": len(passed),
-                "dropped": len(dropped),
-                "dropped_examples": [e["model_name"] for e in dropped[:3]],
-            }
-        )
-        remaining = passed
-    return steps
+    from .explain import clause_steps
+
+    return clause_steps(policy, conjuncts(policy.tree), catalog.entries, sequential=True,
+                        nested=False, tests=policy.clause_tests)
 
 
 @dataclass

@@ -44,7 +44,8 @@ def explain(policy: Policy, catalog: Catalog, model: str | None = None) -> dict[
     from .engine import conjuncts
 
     entries = policy._entries(catalog)
-    funnel = _steps(policy, conjuncts(policy.tree), entries, sequential=True)
+    funnel = clause_steps(policy, conjuncts(policy.tree), entries, sequential=True,
+                          tests=policy.clause_tests)
     ranked = policy.rank(catalog)
     pick = next((e for e in ranked if "endpoint" in e), None)
     result: dict[str, Any] = {
@@ -145,20 +146,28 @@ def key_text(policy: Policy, key: s.OrderKey) -> str:
 # --- the funnel -----------------------------------------------------------------------------
 
 
-def _steps(
-    policy: Policy, nodes: tuple[s.Node, ...], entries: list[dict], *, sequential: bool
+def clause_steps(
+    policy: Policy,
+    nodes: tuple[s.Node, ...],
+    entries: list[dict],
+    *,
+    sequential: bool,
+    nested: bool = True,
+    tests: list | None = None,
 ) -> list[dict[str, Any]]:
     """Count each clause over ``entries``.
 
     Under ``and`` (``sequential``) each clause sees only what the previous one
     let through, like a funnel; under ``or`` every alternative sees the same
     models, so its count says how many that alternative alone would keep.
+    ``nested=False`` leaves out the parts of ``or``/``not`` clauses (the short
+    funnel of a no-match error); ``tests`` are the clauses' compiled predicates
+    when the caller already has them.
     """
     from .engine import clause_text
 
     steps = []
-    for node in nodes:
-        test = compile_condition(node)
+    for node, test in zip(nodes, tests or [compile_condition(node) for node in nodes]):
         passed, dropped = [], []
         for entry in entries:
             (passed if test(entry) else dropped).append(entry)
@@ -169,7 +178,7 @@ def _steps(
                 "passed": len(passed),
                 "dropped": len(dropped),
                 "dropped_examples": [e["model_name"] for e in dropped[:EXAMPLES]],
-                "children": _children(policy, node, entries),
+                "children": _children(policy, node, entries) if nested else [],
             }
         )
         if sequential:
@@ -179,13 +188,13 @@ def _steps(
 
 def _children(policy: Policy, node: s.Node, entries: list[dict]) -> list[dict[str, Any]]:
     if isinstance(node, s.Or):
-        return _steps(policy, node.operands, entries, sequential=False)
+        return clause_steps(policy, node.operands, entries, sequential=False)
     if isinstance(node, s.Not) and isinstance(node.operand, (s.And, s.Or, s.Not)):
-        return _steps(policy, (node.operand,), entries, sequential=False)
+        return clause_steps(policy, (node.operand,), entries, sequential=False)
     if isinstance(node, s.Not):
         return []
     if isinstance(node, s.And):  # nested (a top-level `and` is the funnel itself)
-        return _steps(policy, node.operands, entries, sequential=True)
+        return clause_steps(policy, node.operands, entries, sequential=True)
     return []
 
 
