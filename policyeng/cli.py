@@ -220,20 +220,18 @@ def _select_named(args: argparse.Namespace):
 
 
 def _load_for_book(args: argparse.Namespace, policies):
-    """--catalog, else the one `catalog:` the files name, else the usual default."""
-    from .catalog import load_catalog
-
-    if args.catalog:
+    """--catalog, else $POLICYENG_CATALOG, else the one `catalog:` the files name, else
+    the default chain."""
+    if args.catalog or os.environ.get("POLICYENG_CATALOG"):
         return _load(args)
-    default = os.environ.get("POLICYENG_CATALOG") or "builtin"
-    named = {p.catalog or default for p in policies}
+    named = {p.catalog for p in policies if p.catalog}
     if len(named) > 1:
         from .errors import PolicyError
 
-        files = "; ".join(sorted({f"{p.file}: {p.catalog or default}" for p in policies}))
+        files = "; ".join(sorted({f"{p.file}: {p.catalog}" for p in policies if p.catalog}))
         raise PolicyError(f"the policy files name different catalogs ({files}); "
                           "pass --catalog", kind="file")
-    return load_catalog(named.pop() if named else default, strict=args.strict)
+    return _load(args, default=named.pop() if named else None)
 
 
 def _load_book(args: argparse.Namespace):

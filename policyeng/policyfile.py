@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .catalog import load_catalog
 from .engine import CatalogLike, Policy, Selection, as_catalog, compile
 from .errors import NoMatch, PolicyError, PolicyFileError
 from .yamldoc import YamlDocument, format_path, load_yaml
@@ -125,9 +126,12 @@ class PolicyBook:
         """Try ``name`` and then its fallbacks until one resolves; every try, in order.
 
         The last attempt holds the Selection, unless nothing in the chain resolved.
-        ``catalog=None`` uses the ``catalog:`` of the policy's file, else the default.
+        ``catalog=None``: ``$POLICYENG_CATALOG``, else the ``catalog:`` of the policy's
+        file, else the default chain (as on the command line).
         """
-        resolved = as_catalog(catalog if catalog is not None else self[name].catalog)
+        if catalog is None:
+            catalog = load_catalog(default=self[name].catalog)
+        resolved = as_catalog(catalog)
         tried = []
         for current in self.chain(name):
             try:

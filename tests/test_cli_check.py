@@ -149,7 +149,8 @@ def test_unusable_catalog_exits_3(cli, tmp_path):
                    "(the /api/models shape), got a JSON object\n")
 
 
-def test_files_naming_different_catalogs_need_catalog_option(cli, write, tmp_path):
+def test_files_naming_different_catalogs_need_catalog_option(cli, write, tmp_path, monkeypatch):
+    monkeypatch.delenv("POLICYENG_CATALOG")  # it would take precedence over `catalog:`
     write("d/a.yaml", "version: 1\ncatalog: builtin\npolicies:\n  a: {where: healthy}\n")
     write("d/b.yaml", f"version: 1\ncatalog: {tmp_path}/c.json\npolicies:\n"
                       "  b: {where: healthy}\n")
@@ -186,3 +187,14 @@ def test_select_with_a_policy_file_errors(cli, name, code, message):
     result, out, err = cli("select", "-f", path, name)
     assert (result, out) == (code, "")
     assert message in err.splitlines()[0]
+
+
+def test_environment_catalog_takes_precedence_over_the_files(cli, write, tmp_path, monkeypatch):
+    write("d/a.yaml", f"version: 1\ncatalog: {tmp_path}/missing.json\npolicies:\n"
+                      "  a: {where: healthy}\n")
+    monkeypatch.setenv("POLICYENG_CATALOG", "builtin")
+    code, out, _ = cli("check", str(tmp_path / "d"))
+    assert code == 0 and "catalog builtin" in out.splitlines()[-1]
+    monkeypatch.delenv("POLICYENG_CATALOG")
+    code, _, err = cli("check", str(tmp_path / "d"), "--no-fallback")
+    assert code == 3 and "missing.json" in err

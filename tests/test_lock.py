@@ -147,7 +147,8 @@ def test_lock_write_is_atomic(project, monkeypatch):
                                                           "policies.lock"]
 
 
-def test_lock_with_policy_file_catalog_key_relative_to_the_file(cli, project):
+def test_lock_with_policy_file_catalog_key_relative_to_the_file(cli, project, monkeypatch):
+    monkeypatch.delenv("POLICYENG_CATALOG")  # it would take precedence over `catalog:`
     (project / "config").mkdir()
     (project / "catalog.json").rename(project / "config" / "catalog.json")
     (project / "config" / "pinned.yaml").write_text(

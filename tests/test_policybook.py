@@ -108,7 +108,8 @@ def test_unknown_policy_name_suggests_a_close_one(book):
     assert caught.value.message == "no policy named 'cheap-caht'; did you mean 'cheap-chat'?"
 
 
-def test_file_catalog_key_is_the_default_source(write, tmp_path):
+def test_file_catalog_key_is_the_default_source(write, tmp_path, monkeypatch):
+    monkeypatch.delenv("POLICYENG_CATALOG")  # it would take precedence over `catalog:`
     catalog_file = tmp_path / "catalog.json"
     catalog_file.write_text('[{"model_name": "only", "category": "code", '
                             '"supports": ["chat"], "health_status": "healthy"}]')
@@ -121,6 +122,8 @@ def test_file_catalog_key_is_the_default_source(write, tmp_path):
     assert book["chat"].catalog == str(catalog_file)
     assert book.select("chat").model_name == "only"
     assert book.select("chat", "builtin").model_name != "only"
+    monkeypatch.setenv("POLICYENG_CATALOG", "builtin")
+    assert book.select("chat").model_name != "only"
 
 
 def test_expectations_each_report_a_reason(book):
