@@ -45,6 +45,12 @@ def check(policy: s.Policy, text: str) -> tuple[str, ...]:
         kind = types.of(key.expr)
         if kind == LIST:
             raise types.error(key.expr, "a list field cannot rank models", kind="type")
+        if not s.fields_used(key.expr):
+            quoted = key.expr.value if isinstance(key.expr, s.String) else None
+            hint = (f"to rank by the field, drop the quotes: `{quoted}`" if quoted in FIELDS
+                    else "rank by a field, e.g. `order by output_per_mtok`")
+            raise types.error(key.expr, "this ranking key is the same for every model",
+                              kind="type", hint=hint)
         key_types.append(kind)
     return tuple(key_types)
 
@@ -134,6 +140,13 @@ class _Types:
         raise TypeError(f"not a policy node: {node!r}")
 
     def compare(self, node: s.Compare) -> str:
+        for side, other in ((node.left, node.right), (node.right, node.left)):
+            if (isinstance(side, s.Field) and side.name not in FIELDS
+                    and isinstance(other, s.Field) and FIELDS.get(other.name) == STRING
+                    and not difflib.get_close_matches(side.name, FIELDS, n=1, cutoff=0.6)):
+                raise self.error(side, f"unknown field '{side.name}'", kind="unknown-field",
+                                 hint=f'to compare with the text {side.name}, quote it: '
+                                      f'"{side.name}"')
         left, right = self.of(node.left), self.of(node.right)
         for side, kind in ((node.left, left), (node.right, right)):
             if kind == LIST:

@@ -7,6 +7,7 @@ refresh or request at the cost of one list comprehension and one ``min``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -170,9 +171,15 @@ class Selection:
         }
 
 
-@lru_cache(maxsize=512)
 def compile(text: str) -> Policy:
     """Parse, check and compile a policy; cached by text."""
+    if not isinstance(text, str):
+        raise PolicyError(f"a policy is text, not {type(text).__name__}", kind="type")
+    return _compile_cached(text)
+
+
+@lru_cache(maxsize=512)
+def _compile_cached(text: str) -> Policy:
     return compile_uncached(text)
 
 
@@ -188,8 +195,13 @@ def as_catalog(catalog: CatalogLike) -> Catalog:
         return catalog
     if catalog is None:
         return default_catalog()
-    if isinstance(catalog, str):
+    if isinstance(catalog, (str, os.PathLike)):
         return load_catalog(catalog)
+    if isinstance(catalog, dict):
+        raise TypeError(
+            "a catalog is a Catalog, a source (builtin, a path, a URL) or a list of entries, "
+            "not a dict; for one entry pass [entry]"
+        )
     return Catalog.from_entries(catalog)
 
 

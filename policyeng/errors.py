@@ -122,8 +122,20 @@ def _caret_lines(line: str, column: int, length: int, width: int = 100) -> list[
     prefix = "..." if start > 0 else ""
     suffix = "..." if start + width < len(line) else ""
     caret = max(1, min(length, len(line) - column + 1, width - (column - 1 - start)))
-    pad = " " * (len(prefix) + column - 1 - start)
-    return [f"  {prefix}{shown}{suffix}", f"  {pad}{'^' * caret}"]
+    # Wide characters (CJK, emoji) take two terminal cells: pad by cells, not characters.
+    pad = " " * (len(prefix) + _cells(line[start : column - 1]))
+    marked = line[column - 1 : column - 1 + caret]
+    return [f"  {prefix}{shown}{suffix}", f"  {pad}{'^' * max(1, _cells(marked))}"]
+
+
+def _cells(text: str) -> int:
+    """How many terminal cells a string takes."""
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
 
 
 class NoMatch(PolicyError):

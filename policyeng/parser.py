@@ -11,12 +11,14 @@ list of what could come next.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import re
 import threading
 from pathlib import Path
 
 from . import syntax as s
+from .checker import FIELDS
 from .errors import PolicyError
 
 MAX_LENGTH = 10_000
@@ -78,7 +80,7 @@ def parse(text: str) -> s.Policy:
             f"policy is {len(text):,} characters long; the limit is {MAX_LENGTH:,}",
             text, MAX_LENGTH, kind="limit", hint="the caret marks the first character past it",
         )
-    if not text.strip():
+    if not re.sub(r"#[^\n]*", "", text).strip():
         raise PolicyError("the policy is empty", kind="syntax", text=text, line=1, column=1,
                           hint="write a condition, e.g. `supports chat and healthy`")
     try:
@@ -127,6 +129,10 @@ def _syntax_error(exc, text: str) -> PolicyError:
         elif char in "\"'":
             message = "unterminated string"
             hint = f"close it with {char}"
+        elif char in "\u201c\u201d\u2018\u2019":
+            hint = "use straight quotes: \" or '"
+        elif char in "\u2264\u2265\u2260":
+            hint = "write <=, >= or !="
         length = 2 if rest[:2] in ("&&", "||") else 1
         if char in "-." and _tag_hint(text, offset):
             hint = _tag_hint(text, offset)
@@ -143,8 +149,11 @@ def _syntax_error(exc, text: str) -> PolicyError:
         expected = _expected_words(exc.expected)
         if expected:
             message += f"; expected {expected}"
-        if token.type == "NAME" and token.lower() in _KEYWORDS:
-            hint = f"keywords are lower case: `{token.lower()}`"
+        misspelt = _misspelt_keyword(text, token)
+        if misspelt is not None:
+            offset, length, hint = misspelt
+            word = text[offset : offset + length]
+            message = f"unexpected {word!r}" + (f"; expected {expected}" if expected else "")
         elif token in ("-", ".") and _tag_hint(text, offset):
             hint = _tag_hint(text, offset)
         elif token.type == "COMPARE_OP" and text[:offset].rstrip().endswith("supports"):
@@ -166,6 +175,35 @@ def _syntax_error(exc, text: str) -> PolicyError:
             message += "; a condition or value must follow"
         offset = len(text.rstrip())
     return PolicyError.at(message, text, offset, kind="syntax", length=length, hint=hint)
+
+
+def _misspelt_keyword(text: str, token) -> tuple[int, int, str] | None:
+    """A keyword typed wrong (`AND`, `andhealthy`, `orr`, `descending`, `suports`).
+
+    The word at fault is the unexpected one, or the word just before it (which
+    the parser took for a field name): return its offset, length and a hint.
+    """
+    candidates = []
+    if token.type == "NAME":
+        candidates.append((token.start_pos, str(token)))
+    before = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", text[: token.start_pos])
+    if before is not None:
+        candidates.append((before.start(1), before.group(1)))
+    for offset, word in candidates:
+        if word.lower() in _KEYWORDS and word != word.lower():
+            return offset, len(word), f"keywords are lower case: `{word.lower()}`"
+        if word in FIELDS or word in _KEYWORDS:
+            continue
+        for keyword in sorted(_KEYWORDS, key=len, reverse=True):
+            rest = word[len(keyword):]
+            if word.startswith(keyword) and (rest in FIELDS or rest in _KEYWORDS):
+                return offset, len(word), f"a space is missing: `{keyword} {rest}`"
+            if word.startswith(keyword) and len(keyword) >= 3:
+                return offset, len(word), f"did you mean `{keyword}`?"
+        close = difflib.get_close_matches(word.lower(), _KEYWORDS, n=1, cutoff=0.75)
+        if close:
+            return offset, len(word), f"did you mean `{close[0]}`?"
+    return None
 
 
 def _tag_hint(text: str, offset: int) -> str | None:

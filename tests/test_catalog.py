@@ -151,3 +151,8 @@ def test_a_changed_snapshot_is_validated_again(tmp_path):
     with pytest.warns(CatalogWarning, match="'bad': input_per_mtok"):
         catalog = parse_catalog(body, "builtin", validated_sha256="0" * 64)
     assert len(catalog) == 0
+
+
+def test_a_dict_is_not_a_catalog():
+    with pytest.raises(TypeError, match="not a dict; for one entry pass \\[entry\\]"):
+        policyeng.compile("healthy").filter({"model_name": "a"})

@@ -79,3 +79,22 @@ def test_live_policy_needs_the_live_list():
 def test_compiled_policies_are_cached_by_text():
     assert policyeng.compile("supports chat and healthy") is policyeng.compile(
         "supports chat and healthy")
+
+
+def test_a_constant_ranking_key_is_an_error():
+    error = error_of('supports chat order by "output_per_mtok"')
+    assert str(error).splitlines()[0] == (
+        "<policy>:1:24: this ranking key is the same for every model")
+    assert error.hint == "to rank by the field, drop the quotes: `output_per_mtok`"
+    assert error_of("healthy order by 2 * 3").kind == "type"
+
+
+def test_an_unquoted_text_compared_with_a_text_field_gets_a_quoting_hint():
+    error = error_of("provider == Qwen")
+    assert error.kind == "unknown-field" and error.column == 13
+    assert error.hint == 'to compare with the text Qwen, quote it: "Qwen"'
+
+
+def test_a_policy_must_be_text():
+    assert error_of(["supports chat"]).kind == "type"
+    assert str(error_of(123)) == "<policy>: a policy is text, not int"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import policyeng
 from policyeng import PolicyError
 from policyeng import syntax as s
 from policyeng.parser import MAX_DEPTH, MAX_LENGTH, parse
@@ -155,3 +156,50 @@ def test_a_parenthesised_node_spans_its_parentheses():
     assert text[clause.span.start : clause.span.end] == "(input_per_mtok + output_per_mtok) * 2 < 3"
     grouped = clause.left.left
     assert text[grouped.span.start : grouped.span.end] == "(input_per_mtok + output_per_mtok)"
+
+
+@pytest.mark.parametrize(("text", "word", "hint"), [
+    ("supports chat andhealthy", "andhealthy", "a space is missing: `and healthy`"),
+    ("supports chat orderby input_per_mtok", "orderby", "a space is missing: `order by`"),
+    ("healthy orr supports chat", "orr", "did you mean `or`?"),
+    ("suports chat", "suports", "did you mean `supports`?"),
+    ("NOT healthy", "NOT", "keywords are lower case: `not`"),
+    ("healthy order by input_per_mtok dsc", "dsc", "did you mean `desc`?"),
+    ("healthy order by input_per_mtok descending", "descending", "did you mean `desc`?"),
+])
+def test_a_misspelt_keyword_is_named_with_a_hint(text, word, hint):
+    with pytest.raises(PolicyError) as info:
+        parse(text)
+    error = info.value
+    assert text[error.column - 1 : error.column - 1 + error.length] == word
+    assert error.hint == hint
+
+
+def test_keywords_are_whole_words():
+    """`andhealthy` is never read as `and healthy`, nor `nothing` as `not hing`."""
+    with pytest.raises(PolicyError):
+        parse("supports chat andhealthy")
+    assert parse("has slug or healthy") == parse("has slug or  healthy")
+
+
+@pytest.mark.parametrize(("text", "hint"), [
+    ("provider == \u201cQwen\u201d", "use straight quotes: \" or '"),
+    ("output_per_mtok \u2264 1", "write <=, >= or !="),
+])
+def test_typographic_characters_get_a_hint(text, hint):
+    with pytest.raises(PolicyError) as info:
+        parse(text)
+    assert info.value.hint == hint
+
+
+def test_a_policy_of_only_comments_is_empty():
+    with pytest.raises(PolicyError, match="the policy is empty"):
+        parse("# cheapest first\n  # nothing else")
+
+
+def test_caret_counts_wide_characters_as_two_cells():
+    with pytest.raises(PolicyError) as info:
+        policyeng.compile('provider == "\u65e5\u672c\u8a9e" and contxt > 1')
+    line, caret = str(info.value).splitlines()[1:3]
+    assert caret == "  " + " " * (len("provider == \"\" and ") + 6) + "^" * len("contxt")
+    assert line.startswith("  provider")
