@@ -7,6 +7,7 @@ refresh or request at the cost of one list comprehension and one ``min``.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -80,9 +81,13 @@ class Policy:
                 f"  {step['clause']:<40}  {step['entered']:>5} in  {step['dropped']:>5} dropped"
                 f"  {step['passed']:>5} left"
             )
-        emptied = next((s for s in steps if s["entered"] and not s["passed"]), None)
+        emptied = next((i for i, s in enumerate(steps) if s["entered"] and not s["passed"]), None)
         if emptied is not None:
-            lines.append(f"  `{emptied['clause']}` dropped the last {emptied['entered']}")
+            step = steps[emptied]
+            lines.append(f"  `{step['clause']}` dropped the last {step['entered']}")
+            unknown = unknown_value(conjuncts(self.tree)[emptied], catalog.entries)
+            if unknown:
+                lines.append(f"  {unknown}")
         matched = self.filter(catalog)
         if matched:  # every match lacks an endpoint, or select would have picked one
             categories = ", ".join(sorted({str(e.get("category")) for e in matched}))
@@ -103,6 +108,41 @@ class Policy:
                 hint="pass --live (or load_catalog(..., live=True)) with FLEXAI_API_KEY set",
             )
         return catalog.entries
+
+
+def unknown_value(node: s.Node, entries: list[dict[str, Any]]) -> str | None:
+    """For `supports chatt` or `category == "txt"`: no model has that value at all.
+
+    A typo in a tag or a category matches nothing rather than failing, so the
+    no-match message says so, with the closest values the catalog does have.
+    """
+    if isinstance(node, s.Supports):
+        field, wanted = "supports", [node.tag]
+        known = {tag for e in entries for tag in (e.get("supports") or ())}
+    elif isinstance(node, (s.Compare, s.In)):
+        if isinstance(node, s.Compare) and node.op == "==":
+            pairs = [(node.left, node.right), (node.right, node.left)]
+            operand, values = next(((f, [v]) for f, v in pairs if isinstance(f, s.Field)
+                                    and isinstance(v, s.String)), (None, []))
+        elif isinstance(node, s.In) and not node.negated:
+            operand, values = node.operand, [v for v in node.values if isinstance(v, s.String)]
+        else:
+            return None
+        if not isinstance(operand, s.Field) or not values:
+            return None
+        field, wanted = operand.name, [v.value for v in values]
+        known = {e.get(field) for e in entries} - {None}
+    else:
+        return None
+    missing = [value for value in wanted if value not in known]
+    if not missing or len(missing) < len(wanted):
+        return None
+    value = missing[0]
+    close = difflib.get_close_matches(value, [str(k) for k in known], n=3, cutoff=0.6)
+    what = f"supports {value!r}" if field == "supports" else f"has {field} {value!r}"
+    if close:
+        return f"no model in the catalog {what}; did you mean {' or '.join(map(repr, close))}?"
+    return f"no model in the catalog {what}"
 
 
 def conjuncts(tree: s.Policy) -> tuple[s.Node, ...]:

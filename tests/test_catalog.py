@@ -156,3 +156,28 @@ def test_a_changed_snapshot_is_validated_again(tmp_path):
 def test_a_dict_is_not_a_catalog():
     with pytest.raises(TypeError, match="not a dict; for one entry pass \\[entry\\]"):
         policyeng.compile("healthy").filter({"model_name": "a"})
+
+
+@pytest.mark.parametrize(("policy", "line"), [
+    ("supports chatt", "no model in the catalog supports 'chatt'; did you mean 'chat'?"),
+    ('healthy and category == "txt"', "no model in the catalog has category 'txt'; "
+                                      "did you mean 'text'?"),
+    ('provider in ["qwen", "meta"]', "no model in the catalog has provider 'qwen'; "
+                                     "did you mean 'Qwen'?"),
+])
+def test_no_match_names_a_value_no_model_has(policy, line):
+    catalog = Catalog.from_entries([
+        {"model_name": "a", "category": "text", "supports": ["chat"], "provider": "Qwen",
+         "health_status": "healthy"},
+    ])
+    with pytest.raises(policyeng.NoMatch) as info:
+        policyeng.compile(policy).select(catalog)
+    assert str(info.value).splitlines()[-1] == f"  {line}"
+
+
+def test_no_match_does_not_blame_a_value_some_model_has():
+    catalog = Catalog.from_entries([{"model_name": "a", "category": "text", "supports": ["chat"]},
+                                    {"model_name": "b", "category": "code"}])
+    with pytest.raises(policyeng.NoMatch) as info:
+        policyeng.compile('category == "code" and supports chat').select(catalog)
+    assert "no model in the catalog" not in str(info.value)
