@@ -124,7 +124,7 @@ def _policy_file_commands(commands) -> None:
     lock.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     _catalog_options(lock)
     lock.add_argument("-o", "--output", metavar="PATH", default="policies.lock",
-                      help="where to write the lock (default: ./policies.lock)")
+                      help="where to write the lock, - for stdout (default: ./policies.lock)")
     lock.set_defaults(run=run_lock)
 
 
@@ -275,11 +275,13 @@ def run_lock(args: argparse.Namespace) -> int:
     catalog = _load_for_book(args, list(book))
     reports = check_book(book, catalog)
     write_lock(args.output, lock_data(reports, catalog))
+    said = sys.stderr if args.output == "-" else sys.stdout  # `-o -`: stdout is the lock
     width = max(len(r.name) for r in reports)
     for r in reports:
-        print(f"{r.name:<{width}}  {describe(r.pick)}")
-    print(f"locked {len(reports)} polic{'y' if len(reports) == 1 else 'ies'} in {args.output} "
-          f"(catalog {catalog.source}, sha256 {catalog.sha256[:12]}...)")
+        print(f"{r.name:<{width}}  {describe(r.pick)}", file=said)
+    where = "stdout" if args.output == "-" else args.output
+    print(f"locked {len(reports)} polic{'y' if len(reports) == 1 else 'ies'} in {where} "
+          f"(catalog {catalog.source}, sha256 {catalog.sha256[:12]}...)", file=said)
     return EXIT_OK
 
 
