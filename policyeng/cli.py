@@ -25,7 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.showwarning = _print_warning
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a full disk shows here, not at exit as a traceback
+        return code
     except Error as exc:
         if os.environ.get("POLICYENG_DEBUG") == "1":
             raise
@@ -34,8 +36,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return EXIT_OK
+    except OSError as exc:
+        # Files the commands read or write are reported as Errors; an OSError with no
+        # file name that gets here is stdout refusing the output (ENOSPC, EIO, ...).
+        if exc.filename is not None or os.environ.get("POLICYENG_DEBUG") == "1":
+            raise
+        print(f"policyeng: cannot write output: {exc.strerror or exc}", file=sys.stderr)
+        _discard_output()
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _discard_output() -> None:
+    """Point stdout at the null device, so the exit-time flush cannot fail again."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass  # stdout has no descriptor (a test's capture): nothing will flush it
 
 
 def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
