@@ -8,6 +8,7 @@ so one bad entry upstream never takes a deployment down and never goes unseen.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -133,12 +134,14 @@ def load_catalog(
     With no ``source``, the default chain (DESIGN §1): ``$POLICYENG_CATALOG``,
     else ``default`` (a policy file's ``catalog:``), else the live URL; then
     that URL's cached copy; then ``builtin``, each fall-back announced by one
-    ``CatalogWarning`` naming the copy used and its age. A named URL falls
-    back to its own cached copy only. ``fallback=False`` makes an unreachable
-    or invalid source a ``CatalogError``; so does ``refresh=True`` (fetch now,
-    whatever the cache's age). ``offline`` (default: ``$POLICYENG_OFFLINE``)
-    never touches the network. ``live=True`` also reads ``GET /v1/models``
-    with ``$FLEXAI_API_KEY`` and sets every entry's ``live``.
+    ``CatalogWarning`` line naming the copy used and its age. Only a URL falls
+    back: a file named anywhere in the chain that is missing or invalid is a
+    ``CatalogError``. A named URL falls back to its own cached copy only.
+    ``fallback=False`` makes an unreachable or invalid source a ``CatalogError``;
+    so does ``refresh=True`` (fetch now, whatever the cache's age). ``offline``
+    (default: ``$POLICYENG_OFFLINE``) never touches the network. ``live=True``
+    also reads ``GET /v1/models`` with ``$FLEXAI_API_KEY`` and sets every
+    entry's ``live``.
     """
     if offline is None:
         offline = os.environ.get("POLICYENG_OFFLINE", "").strip().lower() in TRUTHY
@@ -157,12 +160,16 @@ def load_catalog(
                                refresh=refresh, max_age=max_age, settings=settings,
                                progress=progress)
     except CatalogError as exc:
-        if not (chained and fallback) or source == "builtin":
+        # Falling back is for the network only: a named file that is missing or
+        # invalid is a mistake in the configuration, wherever it was named.
+        if not (chained and fallback and is_url(source)):
             raise
         catalog = load_builtin(strict=strict)
         catalog.stale, catalog.origin = True, "builtin (fallback)"
+        reason = f"catalog {exc.source}: {exc.message}" if exc.source else exc.message
+        reason = reason.splitlines()[0].rstrip(":")  # one line: no hint, no entry list
         warnings.warn(
-            f"{exc}; using builtin (snapshot of {catalog.fetched_at}, "
+            f"{reason}; using builtin (snapshot of {catalog.fetched_at}, "
             f"{describe_age(age_of(catalog.fetched_at))} old)",
             CatalogWarning,
             stacklevel=2,
@@ -209,7 +216,9 @@ def load_file(source: str, *, strict: bool = False) -> Catalog:
         body = path.read_bytes()
         mtime = path.stat().st_mtime
     except FileNotFoundError:
-        raise CatalogError("file not found", source=source, hint=SOURCES) from None
+        close = difflib.get_close_matches(source, ["builtin"], n=1, cutoff=0.75)
+        guess = "; did you mean builtin?" if close and os.sep not in source else ""
+        raise CatalogError(f"file not found{guess}", source=source, hint=SOURCES) from None
     except IsADirectoryError:
         raise CatalogError("is a directory, not a JSON file", source=source,
                            hint=SOURCES) from None
