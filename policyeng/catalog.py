@@ -205,6 +205,7 @@ def load_builtin(*, strict: bool = False) -> Catalog:
     meta = json.loads(BUILTIN_META_PATH.read_text(encoding="utf-8"))
     catalog = parse_catalog(BUILTIN_PATH.read_bytes(), "builtin", strict=strict,
                             fetched_at=meta.get("date"), validated_sha256=meta["sha256"])
+    require_models(catalog)
     catalog.origin = "builtin"
     return catalog
 
@@ -225,9 +226,27 @@ def load_file(source: str, *, strict: bool = False) -> Catalog:
     except OSError as exc:
         raise CatalogError(f"cannot read: {exc.strerror}", source=source) from None
     fetched_at = datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
-    catalog = parse_catalog(body, source, strict=strict, fetched_at=fetched_at, remember=True)
+    catalog = parse_catalog(body, source, strict=strict, fetched_at=fetched_at, remember=True,
+                            warn=False)
+    require_models(catalog)
+    warn_skipped(catalog)  # only now: a rejected file must not flood stderr first
     catalog.origin = "file"
     return catalog
+
+
+def require_models(catalog: Catalog, what: str = "holds") -> None:
+    """A source with no usable entry is unusable (exit 3), not a policy matching nothing.
+
+    Checked where a catalog is read from its source, not in ``parse_catalog``: a
+    program may build an empty catalog in memory on purpose.
+    """
+    if catalog.entries:
+        return
+    if not catalog.skipped:
+        raise CatalogError(f"{what} no models", source=catalog.source)
+    raise CatalogError(f"{what} no valid model entries ({len(catalog.skipped)} invalid)",
+                       source=catalog.source,
+                       hint="--strict (strict=True) lists why each entry is invalid")
 
 
 def apply_live(catalog: Catalog, live_ids: set[str]) -> None:

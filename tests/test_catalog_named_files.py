@@ -68,3 +68,40 @@ def test_an_unusable_url_still_falls_back_in_one_line_even_with_a_hint(server, m
     assert "\n" not in warning and "hint" not in warning
     assert re.fullmatch(rf"catalog {re.escape(server.url())}: 1 invalid entry \(strict mode\)"
                         r"; using builtin \(snapshot of 2026-11-20, \d+ days old\)", warning)
+
+
+# --- a source with no usable entry is unusable (exit 3), not "no model matches" ---------------
+
+def test_an_empty_catalog_file_exits_3(write_catalog):
+    path = write_catalog([])
+    done = run_cli("select", "supports chat", "--catalog", str(path))
+    assert (done.returncode, done.stdout) == (3, "")
+    assert done.stderr == f"policyeng: catalog {path}: holds no models\n"
+
+
+def test_a_catalog_file_of_only_invalid_entries_exits_3_without_a_flood(write_catalog):
+    path = write_catalog([{"model_name": ""}, {"supports": "chat"}, {"model_name": "x",
+                                                                        "category": 7}])
+    done = run_cli("catalog", "--catalog", str(path))
+    assert (done.returncode, done.stdout) == (3, "")
+    assert done.stderr == (f"policyeng: catalog {path}: holds no valid model entries "
+                           "(3 invalid)\nhint: --strict (strict=True) lists why each entry is "
+                           "invalid\n")
+
+
+def test_an_empty_builtin_is_a_catalog_error(monkeypatch, tmp_path):
+    import policyeng.catalog as catalog_module
+
+    (tmp_path / "builtin.json").write_text("[]")
+    (tmp_path / "builtin.meta.json").write_text('{"date": "2026-11-20", "sha256": "0"}')
+    monkeypatch.setattr(catalog_module, "BUILTIN_PATH", tmp_path / "builtin.json")
+    monkeypatch.setattr(catalog_module, "BUILTIN_META_PATH", tmp_path / "builtin.meta.json")
+    with pytest.raises(CatalogError) as caught:
+        load_catalog("builtin")
+    assert str(caught.value) == "catalog builtin: holds no models"
+
+
+def test_an_empty_catalog_in_memory_is_still_allowed():
+    from policyeng.catalog import Catalog
+
+    assert len(Catalog.from_entries([])) == 0
