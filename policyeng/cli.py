@@ -22,7 +22,9 @@ EXIT_OK, EXIT_NO_MATCH, EXIT_USAGE, EXIT_CATALOG = 0, 1, 2, 3
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _unrecognized(parser, args, extra)
     warnings.showwarning = _print_warning
     try:
         code = args.run(args)
@@ -62,8 +64,33 @@ def _print_warning(message, category, filename, lineno, file=None, line=None) ->
     print(f"policyeng: warning: {message}", file=sys.stderr)
 
 
+def _unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                  extra: list[str]) -> None:
+    """Exit 2 on leftover words; for a policy given unquoted, show it quoted."""
+    command = next(a for a in parser._actions
+                   if isinstance(a, argparse._SubParsersAction)).choices[args.command]
+    message = f"unrecognized arguments: {' '.join(extra)}"
+    words = not any(w.startswith("-") and w.lstrip("-")[:1].isalpha() for w in extra)
+    option = vars(args).get
+    policy = option("where") if args.command == "catalog" else (
+        None if option("file") else option("expr"))  # with -f, EXPR is a policy's name
+    if words and policy is not None:
+        again = ["policyeng", args.command, *(["--where"] if args.command == "catalog" else [])]
+        message += (f"\nhint: quote the policy: {' '.join(again)} "
+                    f"{_shell_quote(' '.join([policy, *extra]))}")
+    command.error(message)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Options are never abbreviated: `--stric` must not quietly mean `--strict`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="policyeng",
         description="Pick an LLM from a provider's model catalog with a declarative policy.",
         epilog="Exit codes: 0 done, 1 no match, 2 bad usage or policy, 3 catalog unusable.",
