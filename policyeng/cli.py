@@ -288,10 +288,11 @@ def _load_book(args: argparse.Namespace):
     try:
         return load_policies(*args.paths)
     except PolicyError as exc:
-        if getattr(args, "format", None) == "github" and os.environ.get("POLICYENG_DEBUG") != "1":
-            from .report import github_load_errors
+        form = getattr(args, "format", "text")
+        if form != "text" and os.environ.get("POLICYENG_DEBUG") != "1":
+            from . import report  # a CI report even when a file does not load
 
-            print(github_load_errors(exc))
+            print(report.LOAD_ERRORS[form](exc))
         raise
 
 
