@@ -63,7 +63,7 @@ class Skipped:
         return f"entry [{self.index}]{name}: {self.reason}"
 
 
-@dataclass
+@dataclass(repr=False)
 class Catalog:
     """Validated entries (dicts, with derived ``endpoint``/``healthy``) and their provenance."""
 
@@ -83,6 +83,11 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    def __repr__(self) -> str:
+        # Short: a catalog holds hundreds of entries, and a REPL or a log shows the repr.
+        return (f"<Catalog {self.source!r}: {len(self.entries)} entries, "
+                f"{len(self.skipped)} skipped, sha256 {self.sha256[:12]}>")
 
     def get(self, model_name: str) -> dict[str, Any] | None:
         """The entry with this ``model_name``, or None."""

@@ -151,3 +151,9 @@ def test_a_changed_snapshot_is_validated_again(tmp_path):
     with pytest.warns(CatalogWarning, match="'bad': input_per_mtok"):
         catalog = parse_catalog(body, "builtin", validated_sha256="0" * 64)
     assert len(catalog) == 0
+
+
+def test_a_catalog_repr_is_short():
+    catalog = load_catalog("builtin")
+    assert repr(catalog) == (f"<Catalog 'builtin': {len(catalog)} entries, 0 skipped, "
+                             f"sha256 {catalog.sha256[:12]}>")
