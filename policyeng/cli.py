@@ -34,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("POLICYENG_DEBUG") == "1":
             raise
         print(f"policyeng: {exc}", file=sys.stderr)
+        _flush_or_discard()  # a report printed before the error (check --format json)
         return exc.exit_code
     except BrokenPipeError:
         sys.stderr.close()
@@ -48,6 +49,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _flush_or_discard() -> None:
+    """Flush what a failing command printed; if stdout refuses it, say so once."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        if not isinstance(exc, BrokenPipeError):
+            print(f"policyeng: cannot write output: {exc.strerror or exc}", file=sys.stderr)
+        _discard_output()
 
 
 def _discard_output() -> None:

@@ -79,3 +79,11 @@ def test_a_reader_that_stops_early_is_not_an_error():
     process.stderr.close()
     assert process.wait(timeout=120) == 0
     assert "cannot write output" not in err and "Traceback" not in err
+
+
+def test_a_report_printed_before_an_error_that_cannot_be_written_is_said_too(write):
+    bad = write("bad.yaml", "version: 1\npolicies:\n  a: {where: nope}\n")
+    code, err = _in_process_with_full_stdout(["check", bad, "--format", "json"])
+    assert code == 2
+    assert err.splitlines()[0] == f"policyeng: {bad}:3:14: unknown field 'nope'"
+    assert err.splitlines()[-1] == "policyeng: cannot write output: No space left on device"
