@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run_cli
+from conftest import ROOT, run_cli
 
 
 @pytest.mark.parametrize(("argv", "leftover", "again"), [
@@ -34,10 +34,10 @@ def test_leftover_words_after_a_policy_name_get_no_quoting_hint():
 @pytest.mark.parametrize(("argv", "leftover"), [
     (["select", "--stric", "supports chat"], "--stric"),
     (["catalog", "--js"], "--js"),
-    (["lock", "policies", "--out", "x.lock"], "--out x.lock"),
+    (["lock", str(ROOT / "policies"), "--out", "x.lock"], "--out x.lock"),
 ])
-def test_options_are_never_abbreviated(argv, leftover):
-    done = run_cli(*argv)
+def test_options_are_never_abbreviated(argv, leftover, tmp_path):
+    done = run_cli(*argv, cwd=tmp_path)  # were `--out` taken for `--output`: x.lock lands here
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.endswith(
         f"policyeng {argv[0]}: error: unrecognized arguments: {leftover}\n")
