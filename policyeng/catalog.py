@@ -8,6 +8,7 @@ so one bad entry upstream never takes a deployment down and never goes unseen.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -62,7 +63,7 @@ class Skipped:
         return f"entry [{self.index}]{name}: {self.reason}"
 
 
-@dataclass
+@dataclass(repr=False)
 class Catalog:
     """Validated entries (dicts, with derived ``endpoint``/``healthy``) and their provenance."""
 
@@ -82,6 +83,11 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    def __repr__(self) -> str:
+        # Short: a catalog holds hundreds of entries, and a REPL or a log shows the repr.
+        return (f"<Catalog {self.source!r}: {len(self.entries)} entries, "
+                f"{len(self.skipped)} skipped, sha256 {self.sha256[:12]}>")
 
     def get(self, model_name: str) -> dict[str, Any] | None:
         """The entry with this ``model_name``, or None."""
@@ -133,12 +139,14 @@ def load_catalog(
     With no ``source``, the default chain (DESIGN §1): ``$POLICYENG_CATALOG``,
     else ``default`` (a policy file's ``catalog:``), else the live URL; then
     that URL's cached copy; then ``builtin``, each fall-back announced by one
-    ``CatalogWarning`` naming the copy used and its age. A named URL falls
-    back to its own cached copy only. ``fallback=False`` makes an unreachable
-    or invalid source a ``CatalogError``; so does ``refresh=True`` (fetch now,
-    whatever the cache's age). ``offline`` (default: ``$POLICYENG_OFFLINE``)
-    never touches the network. ``live=True`` also reads ``GET /v1/models``
-    with ``$FLEXAI_API_KEY`` and sets every entry's ``live``.
+    ``CatalogWarning`` line naming the copy used and its age. Only a URL falls
+    back: a file named anywhere in the chain that is missing or invalid is a
+    ``CatalogError``. A named URL falls back to its own cached copy only.
+    ``fallback=False`` makes an unreachable or invalid source a ``CatalogError``;
+    so does ``refresh=True`` (fetch now, whatever the cache's age). ``offline``
+    (default: ``$POLICYENG_OFFLINE``) never touches the network. ``live=True``
+    also reads ``GET /v1/models`` with ``$FLEXAI_API_KEY`` and sets every
+    entry's ``live``.
     """
     if offline is None:
         offline = os.environ.get("POLICYENG_OFFLINE", "").strip().lower() in TRUTHY
@@ -157,12 +165,16 @@ def load_catalog(
                                refresh=refresh, max_age=max_age, settings=settings,
                                progress=progress)
     except CatalogError as exc:
-        if not (chained and fallback) or source == "builtin":
+        # Falling back is for the network only: a named file that is missing or
+        # invalid is a mistake in the configuration, wherever it was named.
+        if not (chained and fallback and is_url(source)):
             raise
         catalog = load_builtin(strict=strict)
         catalog.stale, catalog.origin = True, "builtin (fallback)"
+        reason = f"catalog {exc.source}: {exc.message}" if exc.source else exc.message
+        reason = reason.splitlines()[0].rstrip(":")  # one line: no hint, no entry list
         warnings.warn(
-            f"{exc}; using builtin (snapshot of {catalog.fetched_at}, "
+            f"{reason}; using builtin (snapshot of {catalog.fetched_at}, "
             f"{describe_age(age_of(catalog.fetched_at))} old)",
             CatalogWarning,
             stacklevel=2,
@@ -198,6 +210,7 @@ def load_builtin(*, strict: bool = False) -> Catalog:
     meta = json.loads(BUILTIN_META_PATH.read_text(encoding="utf-8"))
     catalog = parse_catalog(BUILTIN_PATH.read_bytes(), "builtin", strict=strict,
                             fetched_at=meta.get("date"), validated_sha256=meta["sha256"])
+    require_models(catalog)
     catalog.origin = "builtin"
     return catalog
 
@@ -209,16 +222,36 @@ def load_file(source: str, *, strict: bool = False) -> Catalog:
         body = path.read_bytes()
         mtime = path.stat().st_mtime
     except FileNotFoundError:
-        raise CatalogError("file not found", source=source, hint=SOURCES) from None
+        close = difflib.get_close_matches(source, ["builtin"], n=1, cutoff=0.75)
+        guess = "; did you mean builtin?" if close and os.sep not in source else ""
+        raise CatalogError(f"file not found{guess}", source=source, hint=SOURCES) from None
     except IsADirectoryError:
         raise CatalogError("is a directory, not a JSON file", source=source,
                            hint=SOURCES) from None
     except OSError as exc:
         raise CatalogError(f"cannot read: {exc.strerror}", source=source) from None
     fetched_at = datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
-    catalog = parse_catalog(body, source, strict=strict, fetched_at=fetched_at, remember=True)
+    catalog = parse_catalog(body, source, strict=strict, fetched_at=fetched_at, remember=True,
+                            warn=False)
+    require_models(catalog)
+    warn_skipped(catalog)  # only now: a rejected file must not flood stderr first
     catalog.origin = "file"
     return catalog
+
+
+def require_models(catalog: Catalog, what: str = "holds") -> None:
+    """A source with no usable entry is unusable (exit 3), not a policy matching nothing.
+
+    Checked where a catalog is read from its source, not in ``parse_catalog``: a
+    program may build an empty catalog in memory on purpose.
+    """
+    if catalog.entries:
+        return
+    if not catalog.skipped:
+        raise CatalogError(f"{what} no models", source=catalog.source)
+    raise CatalogError(f"{what} no valid model entries ({len(catalog.skipped)} invalid)",
+                       source=catalog.source,
+                       hint="--strict (strict=True) lists why each entry is invalid")
 
 
 def apply_live(catalog: Catalog, live_ids: set[str]) -> None:

@@ -22,28 +22,86 @@ EXIT_OK, EXIT_NO_MATCH, EXIT_USAGE, EXIT_CATALOG = 0, 1, 2, 3
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _unrecognized(parser, args, extra)
     warnings.showwarning = _print_warning
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a full disk shows here, not at exit as a traceback
+        return code
     except Error as exc:
         if os.environ.get("POLICYENG_DEBUG") == "1":
             raise
         print(f"policyeng: {exc}", file=sys.stderr)
+        _flush_or_discard()  # a report printed before the error (check --format json)
         return exc.exit_code
     except BrokenPipeError:
         sys.stderr.close()
         return EXIT_OK
+    except OSError as exc:
+        # Files the commands read or write are reported as Errors; an OSError with no
+        # file name that gets here is stdout refusing the output (ENOSPC, EIO, ...).
+        if exc.filename is not None or os.environ.get("POLICYENG_DEBUG") == "1":
+            raise
+        print(f"policyeng: cannot write output: {exc.strerror or exc}", file=sys.stderr)
+        _discard_output()
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _flush_or_discard() -> None:
+    """Flush what a failing command printed; if stdout refuses it, say so once."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        if not isinstance(exc, BrokenPipeError):
+            print(f"policyeng: cannot write output: {exc.strerror or exc}", file=sys.stderr)
+        _discard_output()
+
+
+def _discard_output() -> None:
+    """Point stdout at the null device, so the exit-time flush cannot fail again."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass  # stdout has no descriptor (a test's capture): nothing will flush it
 
 
 def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
     print(f"policyeng: warning: {message}", file=sys.stderr)
 
 
+def _unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                  extra: list[str]) -> None:
+    """Exit 2 on leftover words; for a policy given unquoted, show it quoted."""
+    command = next(a for a in parser._actions
+                   if isinstance(a, argparse._SubParsersAction)).choices[args.command]
+    message = f"unrecognized arguments: {' '.join(extra)}"
+    words = not any(w.startswith("-") and w.lstrip("-")[:1].isalpha() for w in extra)
+    option = vars(args).get
+    policy = option("where") if args.command == "catalog" else (
+        None if option("file") else option("expr"))  # with -f, EXPR is a policy's name
+    if words and policy is not None:
+        again = ["policyeng", args.command, *(["--where"] if args.command == "catalog" else [])]
+        message += (f"\nhint: quote the policy: {' '.join(again)} "
+                    f"{_shell_quote(' '.join([policy, *extra]))}")
+    command.error(message)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Options are never abbreviated: `--stric` must not quietly mean `--strict`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="policyeng",
         description="Pick an LLM from a provider's model catalog with a declarative policy.",
         epilog="Exit codes: 0 done, 1 no match, 2 bad usage or policy, 3 catalog unusable.",
@@ -124,7 +182,7 @@ def _policy_file_commands(commands) -> None:
     lock.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     _catalog_options(lock)
     lock.add_argument("-o", "--output", metavar="PATH", default="policies.lock",
-                      help="where to write the lock (default: ./policies.lock)")
+                      help="where to write the lock, - for stdout (default: ./policies.lock)")
     lock.set_defaults(run=run_lock)
 
 
@@ -241,10 +299,11 @@ def _load_book(args: argparse.Namespace):
     try:
         return load_policies(*args.paths)
     except PolicyError as exc:
-        if getattr(args, "format", None) == "github" and os.environ.get("POLICYENG_DEBUG") != "1":
-            from .report import github_load_errors
+        form = getattr(args, "format", "text")
+        if form != "text" and os.environ.get("POLICYENG_DEBUG") != "1":
+            from . import report  # a CI report even when a file does not load
 
-            print(github_load_errors(exc))
+            print(report.LOAD_ERRORS[form](exc))
         raise
 
 
@@ -275,11 +334,13 @@ def run_lock(args: argparse.Namespace) -> int:
     catalog = _load_for_book(args, list(book))
     reports = check_book(book, catalog)
     write_lock(args.output, lock_data(reports, catalog))
+    said = sys.stderr if args.output == "-" else sys.stdout  # `-o -`: stdout is the lock
     width = max(len(r.name) for r in reports)
     for r in reports:
-        print(f"{r.name:<{width}}  {describe(r.pick)}")
-    print(f"locked {len(reports)} polic{'y' if len(reports) == 1 else 'ies'} in {args.output} "
-          f"(catalog {catalog.source}, sha256 {catalog.sha256[:12]}...)")
+        print(f"{r.name:<{width}}  {describe(r.pick)}", file=said)
+    where = "stdout" if args.output == "-" else args.output
+    print(f"locked {len(reports)} polic{'y' if len(reports) == 1 else 'ies'} in {where} "
+          f"(catalog {catalog.source}, sha256 {catalog.sha256[:12]}...)", file=said)
     return EXIT_OK
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -48,25 +50,64 @@ def lock_data(reports: list[PolicyReport], catalog: Catalog) -> dict[str, Any]:
 def write_lock(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
     """Write the lock atomically: a temporary file beside it, then a rename.
 
-    An interrupted run leaves the old lock (or none), never half a file.
+    An interrupted run leaves the old lock (or none), never half a file. ``-``
+    writes to stdout. A symlink is written through (the rename happens beside
+    its target, so the link stays); a path that exists and is not a regular
+    file (a directory, a device, a FIFO) is refused, never replaced. A new lock
+    gets the permissions of any new file (0666 minus the umask); a replaced
+    lock keeps its own.
     """
-    target = Path(path)
     body = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if os.fspath(path) == "-":
+        sys.stdout.write(body)
+        return
+    source = os.fspath(path)
+    target = Path(os.path.realpath(source))
+    mode = _lock_mode(target, source)
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
                                              dir=target.parent)
     except OSError as exc:
-        raise PolicyError(f"cannot write the lock file: {exc.strerror}", kind="lock",
-                          source=os.fspath(path)) from None
+        raise _cannot_write(exc, source) from None
     try:
+        os.fchmod(handle, mode)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(body)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _cannot_write(exc, source) from None
         raise
+
+
+def _lock_mode(target: Path, source: str) -> int:
+    """The mode to write with; refuses a target that is there but not a regular file."""
+    try:
+        status = target.stat()
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+    except OSError as exc:
+        raise _cannot_write(exc, source) from None
+    if not stat.S_ISREG(status.st_mode):
+        kind = _KINDS.get(stat.S_IFMT(status.st_mode), "not a regular file")
+        raise PolicyError(f"cannot write the lock file: this path is {kind}; "
+                          "name a new file or an existing lock file", kind="lock", source=source)
+    return stat.S_IMODE(status.st_mode)
+
+
+_KINDS = {stat.S_IFDIR: "a directory", stat.S_IFCHR: "a character device",
+          stat.S_IFBLK: "a block device", stat.S_IFIFO: "a FIFO (named pipe)",
+          stat.S_IFSOCK: "a socket"}
+
+
+def _cannot_write(exc: OSError, source: str) -> PolicyError:
+    return PolicyError(f"cannot write the lock file: {exc.strerror or exc}", kind="lock",
+                       source=source)
 
 
 def read_lock(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -175,17 +175,27 @@ def chain_no_match(name: str, tried: list[Attempt]) -> NoMatch:
 # --- loading ---------------------------------------------------------------------------
 
 
-def load_policies(*paths: str | os.PathLike[str]) -> PolicyBook:
+def load_policies(
+    *paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+) -> PolicyBook:
     """Load policy files and directories (``*.yaml``, ``*.yml``) into one PolicyBook.
 
+    ``load_policies("a.yaml", "dir/")`` and ``load_policies(["a.yaml", "dir/"])``
+    are the same; anything else than paths is a ``TypeError``. A file named
+    twice (directly, through its directory or a symlink) is loaded once.
     Every mistake in every file is reported at once (a ``PolicyFileError`` when
     there are several); a policy name defined in two files is one of them.
     """
+    paths = _flatten_paths(paths)
     if not paths:
         raise PolicyError("no policy file given", kind="file")
     files: list[str] = []
+    seen: set[str] = set()
     for path in paths:
-        files.extend(policy_files(path))
+        for file in policy_files(path):
+            if os.path.realpath(file) not in seen:
+                seen.add(os.path.realpath(file))
+                files.append(file)
     errors: list[PolicyError] = []
     policies: dict[str, NamedPolicy] = {}
     for file in files:
@@ -211,6 +221,18 @@ def load_policies(*paths: str | os.PathLike[str]) -> PolicyBook:
             policies[name] = policy
     _raise(errors)
     return PolicyBook(policies, tuple(files), tuple(os.fspath(p) for p in paths))
+
+
+def _flatten_paths(paths: tuple) -> tuple[str | os.PathLike[str], ...]:
+    flat: list[str | os.PathLike[str]] = []
+    for path in paths:
+        many = not isinstance(path, (str, bytes, os.PathLike)) and isinstance(path, Iterable)
+        for item in path if many else [path]:
+            if not isinstance(item, (str, os.PathLike)):
+                raise TypeError(f"load_policies() takes paths (str or os.PathLike) or a list of "
+                                f"them, not {type(item).__name__}")
+            flat.append(item)
+    return tuple(flat)
 
 
 def policy_files(path: str | os.PathLike[str]) -> list[str]:

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlunsplit
 
 from .cache import CacheEntry, CatalogCache
-from .catalog import Catalog, describe_age, parse_catalog, warn_skipped
+from .catalog import Catalog, describe_age, parse_catalog, require_models, warn_skipped
 from .errors import CatalogError, CatalogWarning
 from .fetch import FetchSettings, Progress, get, origin
 
@@ -78,9 +78,7 @@ def _fetch(source: str, entry: CacheEntry | None, cache: CatalogCache, strict: b
     now = time.time()
     catalog = parse_catalog(response.body, source, strict=strict, fetched_at=_iso(now),
                             remember=True, warn=False)
-    if not catalog.entries:
-        problem = f" ({len(catalog.skipped)} invalid)" if catalog.skipped else ""
-        raise CatalogError(f"response holds no valid model entry{problem}", source=source)
+    require_models(catalog, "response holds")
     warn_skipped(catalog)  # only now: a rejected body must not flood stderr first
     cache.write(source, response.body, etag=response.headers.get("etag"),
                 last_modified=response.headers.get("last-modified"), fetched_at=now)

@@ -95,8 +95,42 @@ def github(reports: list[PolicyReport], catalog: Any) -> str:
 
 def github_load_errors(error: PolicyError) -> str:
     """A load error (or several) as ``::error file=F,line=L,col=C::message`` lines."""
-    errors = error.errors if isinstance(error, PolicyFileError) else [error]
-    return "\n".join(annotation(e.source, e.line, e.column, e.message) for e in errors)
+    return "\n".join(annotation(e.source, e.line, e.column, e.message)
+                     for e in load_errors(error))
+
+
+def load_errors(error: PolicyError) -> list[PolicyError]:
+    """Each mistake found while loading policy files."""
+    return error.errors if isinstance(error, PolicyFileError) else [error]
+
+
+def json_load_errors(error: PolicyError) -> str:
+    """A JSON array, one ``{"file", "line", "column", "status": "error", "message"}`` each."""
+    return json.dumps([{"file": e.source, "line": e.line, "column": e.column,
+                        "status": "error", "message": e.message} for e in load_errors(error)],
+                      indent=2, ensure_ascii=False)
+
+
+def junit_load_errors(error: PolicyError) -> str:
+    """JUnit XML: one testcase per file that failed to load, marked ``<error>``."""
+    import xml.etree.ElementTree as ET
+
+    by_file: dict[str, list[PolicyError]] = {}
+    for e in load_errors(error):
+        by_file.setdefault(e.source, []).append(e)
+    root = ET.Element("testsuites", name="policyeng check", tests=str(len(by_file)),
+                      failures="0", errors=str(len(by_file)))
+    suite = ET.SubElement(root, "testsuite", name="load policy files", tests=str(len(by_file)),
+                          failures="0", errors=str(len(by_file)), skipped="0")
+    for file, errors in by_file.items():
+        first = errors[0]
+        case = ET.SubElement(suite, "testcase", classname=file, name=file, file=file,
+                             **({"line": str(first.line)} if first.line is not None else {}))
+        failed = ET.SubElement(case, "error", type=first.kind,
+                               message=f"{first.location}: {first.message}")
+        failed.text = "\n".join(str(e) for e in errors)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
 
 
 def annotation(file: str, line: int | None, column: int | None, message: str) -> str:
@@ -115,3 +149,7 @@ def _escape_data(value: str) -> str:
 def _escape_property(value: str) -> str:
     return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
+
+#: ``check --format F`` when a policy file does not load (text: stderr only).
+LOAD_ERRORS = {"json": json_load_errors, "junit": junit_load_errors,
+               "github": github_load_errors}

@@ -178,8 +178,29 @@ def _yaml_error(exc, document: YamlDocument) -> PolicyError:
         message += ")"
     if mark is None:
         return PolicyError(f"not valid YAML: {message}", kind="yaml", source=document.source)
+    lines = document.text.split("\n")
+    line = lines[mark.line] if mark.line < len(lines) else ""
     return PolicyError(f"not valid YAML: {message}", kind="yaml", text=document.text,
-                       line=mark.line + 1, column=mark.column + 1, source=document.source)
+                       line=mark.line + 1, column=mark.column + 1, source=document.source,
+                       hint=_yaml_hint(exc.problem or "", line, mark.column))
+
+
+#: PyYAML's words for a line indented wrongly (too far, not far enough, or a list item
+#: where a key was expected).
+_INDENTATION_PROBLEMS = ("expected <block end>", "mapping values are not allowed here",
+                         "could not find expected ':'", "did not find expected key",
+                         "did not find expected '-' indicator")
+
+
+def _yaml_hint(problem: str, line: str, column: int) -> str | None:
+    """Plain words for the YAML mistakes people make most: tabs and indentation."""
+    if line[column : column + 1] == "\t" or "'\\t'" in problem:
+        return "YAML indents with spaces, not tabs"
+    if problem.startswith("mapping values are not allowed here") and ": " in line[:column]:
+        return "a value that contains ': ' must be quoted: key: \"text: more text\""
+    if problem.startswith(_INDENTATION_PROBLEMS):
+        return "check the indentation of this line against the line above"
+    return None
 
 
 class _Builder:

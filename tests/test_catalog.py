@@ -181,3 +181,9 @@ def test_no_match_does_not_blame_a_value_some_model_has():
     with pytest.raises(policyeng.NoMatch) as info:
         policyeng.compile('category == "code" and supports chat').select(catalog)
     assert "no model in the catalog" not in str(info.value)
+
+
+def test_a_catalog_repr_is_short():
+    catalog = load_catalog("builtin")
+    assert repr(catalog) == (f"<Catalog 'builtin': {len(catalog)} entries, 0 skipped, "
+                             f"sha256 {catalog.sha256[:12]}>")

@@ -198,3 +198,42 @@ def test_environment_catalog_takes_precedence_over_the_files(cli, write, tmp_pat
     monkeypatch.delenv("POLICYENG_CATALOG")
     code, _, err = cli("check", str(tmp_path / "d"), "--no-fallback")
     assert code == 3 and "missing.json" in err
+
+
+def test_junit_format_reports_files_that_do_not_load(cli, write):
+    bad = write("bad.yaml", "version: 1\npolicies:\n  a: {where: 'healthy and'}\n"
+                            "  b: {where: nope}\n")
+    tab = write("tab.yaml", "version: 1\npolicies:\n\ta: {where: healthy}\n")
+    code, out, err = cli("check", bad, tab, POLICIES, "--format", "junit")
+    assert code == 2 and err.startswith(f"policyeng: {bad}:3:26: ")
+    root = ET.fromstring(out)
+    assert (root.get("tests"), root.get("errors"), root.get("failures")) == ("2", "2", "0")
+    cases = root.findall("./testsuite/testcase")
+    assert [(c.get("name"), c.get("file"), c.get("line")) for c in cases] == [
+        (bad, bad, "3"), (tab, tab, "3")]
+    first, second = (case.find("error") for case in cases)
+    assert first.get("message") == (f"{bad}:3:26: the policy ends too early; a condition or "
+                                    "value must follow")
+    assert f"{bad}:4:14: unknown field 'nope'" in first.text.splitlines()
+    assert second.get("message").startswith(f"{tab}:3:1: not valid YAML: ")
+
+
+def test_json_format_reports_each_load_error(cli, write):
+    bad = write("bad.yaml", "version: 1\npolicies:\n  a: {where: 'healthy and'}\n"
+                            "  b: {where: nope}\n")
+    code, out, _ = cli("check", bad, "--format", "json")
+    assert code == 2
+    assert json.loads(out) == [
+        {"file": bad, "line": 3, "column": 26, "status": "error",
+         "message": "the policy ends too early; a condition or value must follow"},
+        {"file": bad, "line": 4, "column": 14, "status": "error",
+         "message": "unknown field 'nope'"},
+    ]
+
+
+def test_json_format_reports_a_missing_file(cli, tmp_path):
+    missing = str(tmp_path / "nope.yaml")
+    code, out, _ = cli("check", missing, "--format", "json")
+    assert code == 2
+    assert json.loads(out) == [{"file": missing, "line": None, "column": None,
+                                "status": "error", "message": "file not found"}]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
 
 from policyeng import lock as lockmod
+from policyeng.errors import PolicyError
 
 BUILTIN = ROOT / "policyeng" / "data" / "builtin.json"
 
@@ -157,3 +159,76 @@ def test_lock_with_policy_file_catalog_key_relative_to_the_file(cli, project, mo
     assert cli("lock", "config/pinned.yaml")[0] == 0
     lock = json.loads(Path("policies.lock").read_text())
     assert lock["catalog"]["source"] == os.path.join("config", "catalog.json")
+
+
+def test_lock_output_that_is_a_directory_is_refused_in_one_line(cli, project):
+    (project / "out").mkdir()
+    code, out, err = cli("lock", "policies/chat.yaml", "-o", "out")
+    assert (code, out) == (2, "")
+    assert err == ("policyeng: out: cannot write the lock file: this path is a directory; "
+                   "name a new file or an existing lock file\n")
+    assert list((project / "out").iterdir()) == []
+
+
+def test_lock_output_that_is_a_fifo_is_refused_not_replaced(cli, project):
+    os.mkfifo(project / "pipe")
+    code, _, err = cli("lock", "policies/chat.yaml", "-o", "pipe")
+    assert code == 2
+    assert err == ("policyeng: pipe: cannot write the lock file: this path is a FIFO (named "
+                   "pipe); name a new file or an existing lock file\n")
+    assert (project / "pipe").is_fifo()
+
+
+def test_lock_output_that_is_a_device_is_refused_not_replaced(project, monkeypatch):
+    # Pretend the target is a character device (like /dev/full) without touching /dev.
+    (project / "full").write_text("untouched")
+    real_stat = Path.stat
+
+    def device_stat(self, *args, **kwargs):
+        result = real_stat(self, *args, **kwargs)
+        if self.name == "full":
+            return os.stat_result((stat.S_IFCHR | 0o666, *tuple(result)[1:]))
+        return result
+
+    monkeypatch.setattr(Path, "stat", device_stat)
+    with pytest.raises(PolicyError) as caught:
+        lockmod.write_lock("full", {"version": 1, "policies": {}})
+    assert str(caught.value) == ("full: cannot write the lock file: this path is a character "
+                                 "device; name a new file or an existing lock file")
+    assert (project / "full").read_text() == "untouched"
+
+
+def test_lock_output_through_a_symlink_writes_its_target_and_keeps_the_link(cli, project):
+    (project / "locks").mkdir()
+    (project / "locks" / "real.lock").write_text("old")
+    (project / "link.lock").symlink_to("locks/real.lock")
+    assert cli("lock", "policies/chat.yaml", "-o", "link.lock")[0] == 0
+    assert (project / "link.lock").is_symlink()
+    assert os.readlink(project / "link.lock") == "locks/real.lock"
+    written = json.loads((project / "locks" / "real.lock").read_text())
+    assert sorted(written["policies"]) == ["general-chat", "support-chat"]
+    assert sorted(p.name for p in (project / "locks").iterdir()) == ["real.lock"]
+
+
+def test_lock_output_dash_writes_the_lock_to_stdout(cli, project):
+    code, out, err = cli("lock", "policies/chat.yaml", "-o", "-")
+    assert code == 0
+    assert sorted(json.loads(out)["policies"]) == ["general-chat", "support-chat"]
+    assert err.splitlines()[-1].startswith("locked 2 policies in stdout (catalog builtin, ")
+    assert not (project / "-").exists() and not (project / "policies.lock").exists()
+
+
+def test_new_lock_file_gets_ordinary_permissions(project):
+    old = os.umask(0o022)
+    try:
+        lockmod.write_lock("policies.lock", {"version": 1, "policies": {}})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((project / "policies.lock").stat().st_mode) == 0o644
+
+
+def test_replaced_lock_file_keeps_its_permissions(project):
+    (project / "policies.lock").write_text("{}")
+    (project / "policies.lock").chmod(0o640)
+    lockmod.write_lock("policies.lock", {"version": 1, "policies": {}})
+    assert stat.S_IMODE((project / "policies.lock").stat().st_mode) == 0o640

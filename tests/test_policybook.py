@@ -180,3 +180,28 @@ def test_loading_many_paths_keeps_file_order(write, tmp_path):
     book = load_policies(two, tmp_path / "x")
     assert book.names == ["a", "b"]
     assert book.files == (two, one)
+
+
+def test_a_file_named_twice_is_loaded_once(write, tmp_path):
+    path = write("dir/chat.yaml", "version: 1\npolicies:\n  chat: {where: supports chat}\n")
+    (tmp_path / "link.yaml").symlink_to(path)
+    for paths in [(path, path), (str(tmp_path / "dir"), path),
+                  (str(tmp_path / "dir"), str(tmp_path / "dir") + "/"),
+                  (path, str(tmp_path / "link.yaml"))]:
+        book = load_policies(*paths)
+        assert [p.name for p in book] == ["chat"]
+        assert book.files == (path,)
+
+
+def test_a_list_of_paths_is_accepted(write):
+    first = write("a.yaml", "version: 1\npolicies:\n  a: {where: supports chat}\n")
+    second = write("b.yaml", "version: 1\npolicies:\n  b: {where: healthy}\n")
+    assert [p.name for p in load_policies([first, second])] == ["a", "b"]
+    assert [p.name for p in load_policies(iter([first]), second)] == ["a", "b"]
+
+
+def test_anything_but_paths_is_a_clear_type_error():
+    with pytest.raises(TypeError) as caught:
+        load_policies(["a.yaml", 3])
+    assert str(caught.value) == ("load_policies() takes paths (str or os.PathLike) or a list "
+                                 "of them, not int")

@@ -63,6 +63,44 @@ def test_yaml_syntax_error_points_at_the_problem(write):
     assert error.message.startswith("not valid YAML: expected ',' or ']', but got")
 
 
+def test_a_tab_in_the_indentation_gets_a_plain_words_hint(tmp_path):
+    path = tmp_path / "tab.yaml"
+    path.write_text("version: 1\npolicies:\n  chat:\n\twhere: healthy\n")
+    error = load_error(str(path))
+    assert str(error).splitlines() == [
+        f"{path}:4:1: not valid YAML: found character '\\t' that cannot start any token "
+        "(while scanning for the next token)",
+        "   where: healthy",
+        "  ^",
+        "hint: YAML indents with spaces, not tabs",
+    ]
+
+
+@pytest.mark.parametrize(("text", "where", "problem"), [
+    ("version: 1\npolicies:\n  chat:\n    where: healthy\n   order_by: [x]\n", "5:4",
+     "expected <block end>, but found '<block mapping start>' (while parsing a block "
+     "mapping at line 3)"),
+    ("version: 1\npolicies:\n  chat:\n    where: healthy\n      order_by: [x]\n", "5:15",
+     "mapping values are not allowed here"),
+], ids=["dedented", "indented"])
+def test_a_misindented_line_gets_a_plain_words_hint(tmp_path, text, where, problem):
+    path = tmp_path / "indent.yaml"
+    path.write_text(text)
+    lines = str(load_error(str(path))).splitlines()
+    assert lines[0] == f"{path}:{where}: not valid YAML: {problem}"
+    assert lines[2].endswith("^")  # the caret stays
+    assert lines[3] == "hint: check the indentation of this line against the line above"
+
+
+def test_an_unquoted_colon_in_a_value_gets_a_quoting_hint(tmp_path):
+    path = tmp_path / "colon.yaml"
+    path.write_text("version: 1\npolicies:\n  chat:\n    description: Note: cheap\n"
+                    "    where: healthy\n")
+    lines = str(load_error(str(path))).splitlines()
+    assert lines[0] == f"{path}:4:22: not valid YAML: mapping values are not allowed here"
+    assert lines[3] == "hint: a value that contains ': ' must be quoted: key: \"text: more text\""
+
+
 def test_object_building_tags_are_refused(write):
     path = write("tags.yaml", """
         version: 1

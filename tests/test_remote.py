@@ -227,8 +227,8 @@ def test_a_declared_oversized_body_is_refused_before_reading(server):
         (b'{"data": []}',
          "expected a JSON array of models (the /api/models shape), got a JSON object"),
         (b'[{"model_name": ""}, {"supports": "chat"}]',
-         "response holds no valid model entry (2 invalid)"),
-        (b"[]", "response holds no valid model entry"),
+         "response holds no valid model entries (2 invalid)"),
+        (b"[]", "response holds no models"),
     ],
     ids=["invalid-json", "json-object", "no-valid-entry", "empty-array"],
 )
