@@ -192,6 +192,15 @@ def _load_source(source: str, *, strict: bool, **options: Any) -> Catalog:
     if source == "builtin":
         return load_builtin(strict=strict)
     if is_url(source):
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(source)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError as exc:
+            raise CatalogError(f"not a valid URL: {exc}", source=source, hint=SOURCES) from None
+        if not parts.hostname:
+            raise CatalogError("not a valid URL: no host", source=source, hint=SOURCES)
         from .remote import load_url  # httpx only when a URL is asked for
 
         return load_url(source, strict=strict, **options)
@@ -312,6 +321,8 @@ def parse_catalog(
         raise CatalogError(
             f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
         ) from None
+    except RecursionError:
+        raise CatalogError("is nested too deeply to be a catalog", source=source) from None
     if not isinstance(data, list):
         kind = type(data).__name__ if not isinstance(data, dict) else "JSON object"
         raise CatalogError(

@@ -280,16 +280,11 @@ def _select_named(args: argparse.Namespace):
 def _load_for_book(args: argparse.Namespace, policies):
     """--catalog, else $POLICYENG_CATALOG, else the one `catalog:` the files name, else
     the default chain."""
+    from .policyfile import named_catalog
+
     if args.catalog or os.environ.get("POLICYENG_CATALOG"):
         return _load(args)
-    named = {p.catalog for p in policies if p.catalog}
-    if len(named) > 1:
-        from .errors import PolicyError
-
-        files = "; ".join(sorted({f"{p.file}: {p.catalog}" for p in policies if p.catalog}))
-        raise PolicyError(f"the policy files name different catalogs ({files}); "
-                          "pass --catalog", kind="file")
-    return _load(args, default=named.pop() if named else None)
+    return _load(args, default=named_catalog(list(policies)))
 
 
 def _load_book(args: argparse.Namespace):

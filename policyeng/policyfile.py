@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .catalog import load_catalog
+from .catalog import Catalog, load_catalog
 from .engine import CatalogLike, Policy, Selection, as_catalog, compile
 from .errors import NoMatch, PolicyError, PolicyFileError
 from .yamldoc import YamlDocument, format_path, load_yaml
@@ -129,9 +129,7 @@ class PolicyBook:
         ``catalog=None``: ``$POLICYENG_CATALOG``, else the ``catalog:`` of the policy's
         file, else the default chain (as on the command line).
         """
-        if catalog is None:
-            catalog = load_catalog(default=self[name].catalog)
-        resolved = as_catalog(catalog)
+        resolved = self.catalog_for([name], catalog)
         tried = []
         for current in self.chain(name):
             try:
@@ -145,13 +143,22 @@ class PolicyBook:
             break
         return tried
 
+    def catalog_for(self, names: Iterable[str], catalog: CatalogLike = None) -> Catalog:
+        """The catalog these policies resolve against when the caller names none.
+
+        As on the command line: ``$POLICYENG_CATALOG``, else the one ``catalog:``
+        their files name, else the default chain (live URL, cache, builtin).
+        """
+        if catalog is not None:
+            return as_catalog(catalog)
+        return load_catalog(default=named_catalog(self[name] for name in names))
+
     def explain(self, name: str, catalog: CatalogLike = None,
                 model: str | None = None) -> dict[str, Any]:
         """Why ``name`` resolves as it does, fallback chain included (``explain -f --json``)."""
         from .explain import explain_named
 
-        resolved = as_catalog(catalog if catalog is not None else self[name].catalog)
-        return explain_named(self, name, resolved, model)
+        return explain_named(self, name, self.catalog_for([name], catalog), model)
 
     def select(self, name: str, catalog: CatalogLike = None) -> Selection:
         """The model for policy ``name`` (``via`` names the fallback that resolved, if any)."""
@@ -239,15 +246,20 @@ def policy_files(path: str | os.PathLike[str]) -> list[str]:
     """A file as given, or a directory's ``*.yaml``/``*.yml`` files in name order."""
     text = os.fspath(path)
     p = Path(text)
-    if p.is_dir():
-        found = sorted(str(f) for f in p.iterdir()
-                       if f.suffix in POLICY_SUFFIXES and f.is_file())
-        if not found:
-            raise PolicyError("no policy files (*.yaml, *.yml) in this directory",
-                              kind="file", source=text)
-        return found
-    if not p.exists():
-        raise PolicyError("file not found", kind="file", source=text)
+    try:
+        if p.is_dir():
+            found = sorted(str(f) for f in p.iterdir()
+                           if f.suffix in POLICY_SUFFIXES and f.is_file())
+            if not found:
+                raise PolicyError("no policy files (*.yaml, *.yml) in this directory",
+                                  kind="file", source=text)
+            return found
+        if not p.exists():
+            raise PolicyError("file not found", kind="file", source=text)
+        if not p.is_file():  # a FIFO or a device would block or never end
+            raise PolicyError("not a regular file", kind="file", source=text)
+    except OSError as exc:
+        raise PolicyError(f"cannot read: {exc.strerror}", kind="file", source=text) from None
     return [text]
 
 
@@ -596,8 +608,20 @@ class PolicyReport:
         return data
 
 
+def named_catalog(policies: Iterable[NamedPolicy]) -> str | None:
+    """The one ``catalog:`` these policies' files name (None if none does)."""
+    policies = list(policies)
+    named = {p.catalog for p in policies if p.catalog}
+    if len(named) > 1:
+        files = "; ".join(sorted({f"{p.file}: {p.catalog}" for p in policies if p.catalog}))
+        raise PolicyError(f"the policy files name different catalogs ({files}); "
+                          "pass --catalog", kind="file")
+    return named.pop() if named else None
+
+
 def check_book(book: PolicyBook, catalog: CatalogLike = None) -> list[PolicyReport]:
     """Resolve every policy of the book (fallbacks included) and check its expectations."""
+    catalog = book.catalog_for(book.names, catalog)  # once, for every policy
     reports = []
     for policy in book:
         tried = book.attempts(policy.name, catalog)

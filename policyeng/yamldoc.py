@@ -145,16 +145,19 @@ def load_yaml(text: str, source: str) -> YamlDocument:
     document = YamlDocument(source, text)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if root is None:
+            raise PolicyError("the file is empty; expected `version: 1` and `policies:`",
+                              kind="yaml", source=source)
+        builder = _Builder(document)
+        document.values[()] = root
+        document.data = builder.build(root, ())
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(exc, document) from None
     except yaml.YAMLError as exc:
         raise PolicyError(f"not valid YAML: {exc}", kind="yaml", source=source) from None
-    if root is None:
-        raise PolicyError("the file is empty; expected `version: 1` and `policies:`",
-                          kind="yaml", source=source)
-    builder = _Builder(document)
-    document.values[()] = root
-    document.data = builder.build(root, ())
+    except RecursionError:
+        raise PolicyError("the file is nested too deeply to be a policy file", kind="limit",
+                          source=source) from None
     if builder.errors:
         from .errors import PolicyFileError
 

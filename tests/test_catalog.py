@@ -187,3 +187,20 @@ def test_a_catalog_repr_is_short():
     catalog = load_catalog("builtin")
     assert repr(catalog) == (f"<Catalog 'builtin': {len(catalog)} entries, 0 skipped, "
                              f"sha256 {catalog.sha256[:12]}>")
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("http://[::1", "not a valid URL: Invalid IPv6 URL"),
+    ("http://h:99999/x", "not a valid URL: Port out of range 0-65535"),
+    ("https:///models.json", "not a valid URL: no host"),
+])
+def test_a_malformed_url_is_a_catalog_error(source, message):
+    with pytest.raises(CatalogError) as info:
+        load_catalog(source)
+    assert info.value.message == message
+
+
+def test_a_deeply_nested_body_is_a_catalog_error(write_catalog):
+    path = write_catalog("[" * 100_000)
+    with pytest.raises(CatalogError, match="nested too deeply"):
+        load_catalog(path)

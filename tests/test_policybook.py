@@ -205,3 +205,30 @@ def test_anything_but_paths_is_a_clear_type_error():
         load_policies(["a.yaml", 3])
     assert str(caught.value) == ("load_policies() takes paths (str or os.PathLike) or a list "
                                  "of them, not int")
+
+
+def test_explain_and_select_resolve_the_catalog_alike(write, tmp_path, monkeypatch):
+    book = load_policies(write("m.yaml", f"""
+        version: 1
+        catalog: {tmp_path}/missing.json
+        policies:
+          a: {{where: supports chat}}
+    """))
+    monkeypatch.setenv("POLICYENG_CATALOG", "builtin")  # takes precedence over `catalog:`
+    assert book.explain("a")["pick"] == book.select("a").model_name
+
+
+def test_check_book_loads_the_catalog_once(write, monkeypatch):
+    from policyeng import policyfile
+
+    book = load_policies(write("two.yaml", """
+        version: 1
+        policies:
+          a: {where: supports chat}
+          b: {where: supports embeddings}
+    """))
+    loads = []
+    real = policyfile.load_catalog
+    monkeypatch.setattr(policyfile, "load_catalog", lambda **kw: loads.append(kw) or real(**kw))
+    reports = policyfile.check_book(book)
+    assert len(loads) == 1 and [r.name for r in reports] == ["a", "b"]

@@ -397,3 +397,21 @@ def test_errors_of_several_files_come_together(write, tmp_path):
     assert [(e.source.rsplit("/", 1)[-1], e.line) for e in error.errors] == [
         ("a.yaml", 3), ("a.yaml", 3), ("b.yaml", 3)
     ]
+
+
+def test_a_deeply_nested_file_is_a_limit_error(write):
+    path = write("deep.yaml", "version: 1\npolicies:\n  a:\n    where: healthy\n"
+                              "    description: " + "[" * 3000 + "]" * 3000 + "\n")
+    error = load_error(path)
+    assert (error.kind, error.message) == (
+        "limit", "the file is nested too deeply to be a policy file")
+
+
+def test_a_fifo_or_an_unreadable_path_is_a_file_error(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    assert load_error(str(fifo)).message == "not a regular file"
+    long_name = str(tmp_path / ("x" * 300 + ".yaml"))
+    assert load_error(long_name).message == "cannot read: File name too long"
