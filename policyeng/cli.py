@@ -25,7 +25,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra:
         _unrecognized(parser, args, extra)
-    warnings.showwarning = _print_warning
+    with warnings.catch_warnings():  # restored on return: main() may run in-process
+        warnings.showwarning = _print_warning
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         code = args.run(args)
         sys.stdout.flush()  # a full disk shows here, not at exit as a traceback

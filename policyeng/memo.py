@@ -12,6 +12,7 @@ only: when it cannot be read or written, validation simply runs.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -58,11 +59,17 @@ def _recall(path: Path, count: int) -> list[Skipped] | None:
 
 def _remember(path: Path, count: int, skipped: list[Skipped]) -> None:
     record = {"entries": count, "skipped": [[s.index, s.model_name, s.reason] for s in skipped]}
+    temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".memo-", suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(record, out)
         os.replace(temporary, path)
+        temporary = None
     except OSError:
         pass
+    finally:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)

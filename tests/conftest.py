@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+import policyeng
 from policyeng.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,10 +78,15 @@ def other_server():
     running.stop()
 
 
+# Subprocesses import policyeng from where these tests do: the installed
+# package under CI (which runs from a fresh virtualenv), the source tree otherwise.
+IMPORTED_FROM = str(Path(policyeng.__file__).resolve().parent.parent)
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
             stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``python -m policyeng ARGS`` in a fresh process, as a user would."""
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "COLUMNS": "120"}
+    full_env = {**os.environ, "PYTHONPATH": IMPORTED_FROM, "NO_COLOR": "1", "COLUMNS": "120"}
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "policyeng", *args],

@@ -6,16 +6,15 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from catalog_server import with_etag
+from conftest import IMPORTED_FROM
 
 from policyeng.cache import CatalogCache, cache_dir
 from policyeng.errors import CatalogWarning
 
 URL = "https://models.example/api/models"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_cache_dir_follows_policyeng_cache_dir(monkeypatch, tmp_path):
@@ -97,7 +96,7 @@ def test_concurrent_refreshes_never_corrupt_the_cache(server, tmp_path):
               for i in range(2)]
     # The server flips between two catalogs, so the processes keep replacing each other's entry.
     server.script("/api/models", *[with_etag(bodies[i % 2], f'"{i % 2}"') for i in range(200)])
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "POLICYENG_CACHE_DIR": str(tmp_path)}
+    env = {**os.environ, "PYTHONPATH": IMPORTED_FROM, "POLICYENG_CACHE_DIR": str(tmp_path)}
     workers = [subprocess.Popen([sys.executable, "-c", REFRESHER, server.url(), "25"], env=env,
                                 stderr=subprocess.PIPE, text=True) for _ in range(3)]
     errors = [w.communicate(timeout=120)[1] for w in workers]

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import IMPORTED_FROM
 
 import policyeng
 from policyeng.cli import main
 
-ROOT = Path(__file__).parent.parent
 SAMPLE = Path(__file__).parent / "data" / "litellm-2026-07-sample.json"
 POLICY = "supports tool_use and output_per_mtok < 1 and healthy"
 ESC = "\x1b["
@@ -24,7 +24,7 @@ ESC = "\x1b["
 def run(*argv: str, env: dict[str, str] | None = None, tty: bool = False):
     """Run ``python -m policyeng`` as a user would; ``tty`` gives it a terminal for stdout."""
     environ = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR")}
-    environ.update({"PYTHONPATH": str(ROOT), **(env or {})})
+    environ.update({"PYTHONPATH": IMPORTED_FROM, **(env or {})})
     command = [sys.executable, "-m", "policyeng", *argv]
     if not tty:
         done = subprocess.run(command, capture_output=True, text=True, env=environ, check=False)

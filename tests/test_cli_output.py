@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import IMPORTED_FROM
 
 from policyeng.cli import main
 
@@ -24,7 +24,7 @@ COMMANDS = [
 @pytest.mark.parametrize("argv", COMMANDS, ids=" ".join)
 def test_full_disk_on_stdout_is_one_line_and_exit_2(argv):
     if os.path.exists("/dev/full"):
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+        env = {**os.environ, "PYTHONPATH": IMPORTED_FROM, "NO_COLOR": "1"}
         with open("/dev/full", "w") as full:
             result = subprocess.run([sys.executable, "-m", "policyeng", *argv], stdout=full,
                                     stderr=subprocess.PIPE, text=True, env=env, timeout=120)
@@ -70,7 +70,7 @@ def test_an_os_error_naming_a_file_is_not_taken_for_output(monkeypatch):
 
 
 def test_a_reader_that_stops_early_is_not_an_error():
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    env = {**os.environ, "PYTHONPATH": IMPORTED_FROM, "NO_COLOR": "1"}
     process = subprocess.Popen([sys.executable, "-m", "policyeng", "catalog", "--json"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     process.stdout.read(1)

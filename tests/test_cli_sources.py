@@ -12,13 +12,12 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 from catalog_server import reply, slowly, with_etag
+from conftest import IMPORTED_FROM
 
 from policyeng.progress import TerminalProgress
 
-ROOT = Path(__file__).resolve().parent.parent
 CATALOG = [
     {"model_name": "cheap-chat", "category": "text", "supports": ["chat"],
      "output_per_mtok": 0.1, "health_status": "healthy"},
@@ -30,7 +29,7 @@ ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00"
 
 
 def run(*args: str, **env: str | None) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    environment = {**os.environ, "PYTHONPATH": IMPORTED_FROM}
     for name, value in env.items():
         if value is None:
             environment.pop(name, None)

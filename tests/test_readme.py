@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import IMPORTED_FROM, ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -45,7 +45,7 @@ def workdir(tmp_path_factory):
 
 def test_readme_console_examples_run_as_shown(workdir):
     # The examples run as the README says: with POLICYENG_CATALOG=builtin (see "Sources").
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "NO_COLOR": "1",
+    env = {**os.environ, "PYTHONPATH": IMPORTED_FROM, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1",
            "POLICYENG_CATALOG": "builtin"}
     env.pop("COLUMNS", None)  # piped tables are full width unless COLUMNS is set
     prelude = f'policyeng() {{ "{sys.executable}" -m policyeng "$@"; }}\n'
