@@ -8,7 +8,6 @@
 from .catalog import Catalog, load_catalog
 from .engine import Policy, Selection, compile, select
 from .errors import CatalogError, CatalogWarning, Error, NoMatch, PolicyError, PolicyFileError
-from .policyfile import PolicyBook, load_policies
 
 __all__ = [
     "Catalog",
@@ -27,3 +26,12 @@ __all__ = [
     "select",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # Policy files (and YAML) load only when asked for: `policyeng select` never needs them.
+    if name in ("PolicyBook", "load_policies"):
+        from . import policyfile
+
+        return getattr(policyfile, name)
+    raise AttributeError(f"module 'policyeng' has no attribute {name!r}")

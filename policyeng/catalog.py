@@ -20,6 +20,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .checker import FIELDS, NUMBER
 from .errors import CatalogError, CatalogWarning, UsageError
 
 if TYPE_CHECKING:
@@ -397,7 +398,7 @@ def validate_entries(data: list[Any]) -> tuple[list[dict[str, Any]], list[Skippe
     return entries, skipped
 
 
-NUMBER_FIELDS = ("context_window", "max_output", "input_per_mtok", "output_per_mtok")
+NUMBER_FIELDS = tuple(name for name, kind in FIELDS.items() if kind == NUMBER)
 
 
 def _first_error(validator, entry: Any) -> str | None:

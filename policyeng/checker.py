@@ -38,8 +38,8 @@ FIELDS: dict[str, str] = {
 
 def check(policy: s.Policy, text: str) -> tuple[str, ...]:
     """Type-check a parsed policy; return the type of each ranking key."""
-    _expect(_Types(text), policy.where, BOOLEAN, "a condition")
     types = _Types(text)
+    _expect(types, policy.where, BOOLEAN, "a condition")
     key_types = []
     for key in policy.order_by:
         kind = types.of(key.expr)

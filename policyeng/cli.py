@@ -17,7 +17,8 @@ from typing import Any
 
 from .errors import Error
 
-EXIT_OK, EXIT_NO_MATCH, EXIT_USAGE, EXIT_CATALOG = 0, 1, 2, 3
+EXIT_OK, EXIT_NO_MATCH, EXIT_USAGE = 0, 1, 2  # 3, catalog unusable: CatalogError.exit_code
+DEFAULT_LOCK = "policies.lock"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -175,7 +176,7 @@ def _policy_file_commands(commands) -> None:
     check.add_argument("--format", choices=("text", "json", "junit", "github"), default="text")
     check.add_argument("--locked", action="store_true",
                        help="also fail when a pick differs from the lock file")
-    check.add_argument("--lock", metavar="PATH", default="policies.lock",
+    check.add_argument("--lock", metavar="PATH", default=DEFAULT_LOCK,
                        help="the lock file for --locked (default: ./policies.lock)")
     check.set_defaults(run=run_check)
 
@@ -186,7 +187,7 @@ def _policy_file_commands(commands) -> None:
     )
     lock.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     _catalog_options(lock)
-    lock.add_argument("-o", "--output", metavar="PATH", default="policies.lock",
+    lock.add_argument("-o", "--output", metavar="PATH", default=DEFAULT_LOCK,
                       help="where to write the lock, - for stdout (default: ./policies.lock)")
     lock.set_defaults(run=run_lock)
 

@@ -56,9 +56,7 @@ class PolicyError(Error):
     @classmethod
     def at(cls, message: str, text: str, offset: int, **kwargs) -> PolicyError:
         """Build an error from a character offset; line and column are derived here only."""
-        offset = max(0, min(offset, len(text)))
-        line = text.count("\n", 0, offset) + 1
-        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        line, column = line_column(text, max(0, min(offset, len(text))))
         return cls(message, text=text, line=line, column=column, **kwargs)
 
     def source_line(self) -> str | None:
@@ -67,32 +65,18 @@ class PolicyError(Error):
         lines = self.text.split("\n")
         return lines[self.line - 1] if self.line <= len(lines) else ""
 
-    def relocated(self, source: str, text: str, line: int, column: int) -> PolicyError:
-        """The same error placed inside a larger document (a policy file).
-
-        ``line``/``column`` are where the policy text starts in ``text``.
-        """
-        if self.line is None:
-            new_line, new_column = line, column
-        else:
-            new_line = line + self.line - 1
-            new_column = (column + self.column - 1) if self.line == 1 else self.column
-        moved = type(self).__new__(type(self))
-        moved.__dict__.update(self.__dict__)
-        Exception.__init__(moved, self.message)
-        moved.source, moved.text, moved.line, moved.column = source, text, new_line, new_column
-        return moved
-
     def placed(
         self, source: str, text: str, line: int, column: int, length: int | None = None
     ) -> PolicyError:
         """The same error shown at an exact place in another document (a policy file).
 
-        Unlike ``relocated``, the caller has already worked out where the mistake
-        sits in ``text`` (quoted and block YAML scalars do not map column for column).
+        The caller works out where the mistake sits in ``text``: quoted and block
+        YAML scalars do not map onto the file column for column.
         """
-        moved = self.relocated(source, text, line, column)
-        moved.line, moved.column = line, column
+        moved = type(self).__new__(type(self))
+        moved.__dict__.update(self.__dict__)
+        Exception.__init__(moved, self.message)
+        moved.source, moved.text, moved.line, moved.column = source, text, line, column
         if length is not None:
             moved.length = max(1, length)
         return moved
@@ -113,6 +97,11 @@ class PolicyError(Error):
         return "\n".join(parts)
 
 
+def line_column(text: str, offset: int) -> tuple[int, int]:
+    """The 1-based line and column of a character offset."""
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
 def _caret_lines(line: str, column: int, length: int, width: int = 100) -> list[str]:
     """The offending line and a caret under the mistake, windowed if the line is long."""
     start = 0
@@ -123,13 +112,15 @@ def _caret_lines(line: str, column: int, length: int, width: int = 100) -> list[
     suffix = "..." if start + width < len(line) else ""
     caret = max(1, min(length, len(line) - column + 1, width - (column - 1 - start)))
     # Wide characters (CJK, emoji) take two terminal cells: pad by cells, not characters.
-    pad = " " * (len(prefix) + _cells(line[start : column - 1]))
+    pad = " " * (len(prefix) + text_width(line[start : column - 1]))
     marked = line[column - 1 : column - 1 + caret]
-    return [f"  {prefix}{shown}{suffix}", f"  {pad}{'^' * max(1, _cells(marked))}"]
+    return [f"  {prefix}{shown}{suffix}", f"  {pad}{'^' * max(1, text_width(marked))}"]
 
 
-def _cells(text: str) -> int:
-    """How many terminal cells a string takes."""
+def text_width(text: str) -> int:
+    """Columns a string takes on a terminal (wide East Asian characters count two)."""
+    if text.isascii():
+        return len(text)
     import unicodedata
 
     return sum(

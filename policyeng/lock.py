@@ -26,7 +26,6 @@ from .errors import PolicyError
 from .policyfile import PolicyReport
 
 LOCK_VERSION = 1
-DEFAULT_LOCK = "policies.lock"
 
 
 def lock_data(reports: list[PolicyReport], catalog: Catalog) -> dict[str, Any]:

@@ -46,8 +46,7 @@ _TERMINAL_WORDS = {
     "DIRECTION": "asc or desc",
     "$END": "the end of the policy",
 }
-_KEYWORDS = {"and", "or", "not", "in", "matches", "supports", "has", "order", "by", "asc", "desc",
-             "true", "false"}
+_KEYWORDS = s.KEYWORDS
 
 
 def _runtime():

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .catalog import Catalog, load_catalog
+from .catalog import Catalog, is_url, load_catalog
 from .engine import CatalogLike, Policy, Selection, as_catalog, compile
 from .errors import NoMatch, PolicyError, PolicyFileError
 from .yamldoc import YamlDocument, format_path, load_yaml
@@ -304,7 +304,7 @@ def parse_policy_file(text: str, source: str = "<policies>") -> dict[str, NamedP
 
 def catalog_source(value: str | None, file: str) -> str | None:
     """A file's ``catalog:``; a relative JSON path is relative to the policy file, not the cwd."""
-    if value is None or value == "builtin" or value.startswith(("http://", "https://")):
+    if value is None or value == "builtin" or is_url(value):
         return value
     if os.path.isabs(value) or file.startswith("<"):
         return value

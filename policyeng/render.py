@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import unicodedata
 from collections.abc import Sequence
 from typing import IO, Any
 
+from .errors import text_width
 from .explain import _show as show_value
 from .explain import no_pick_reason
 
@@ -72,15 +72,6 @@ def _can_encode(stream: IO[str], text: str) -> bool:
         return False
     return True
 
-
-def text_width(text: str) -> int:
-    """Columns a string takes on a terminal (wide East Asian characters count two)."""
-    if text.isascii():
-        return len(text)
-    return sum(
-        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
-        for c in text
-    )
 
 
 def truncate(text: str, width: int, ellipsis: str = "…") -> str:

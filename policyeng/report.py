@@ -13,8 +13,6 @@ from .errors import PolicyError, PolicyFileError
 from .lock import describe, drifted
 from .policyfile import PolicyReport
 
-FORMATS = ("text", "json", "junit", "github")
-
 
 def summary(reports: list[PolicyReport], catalog: Any) -> str:
     failed = sum(1 for r in reports if not r.passed)

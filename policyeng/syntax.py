@@ -168,7 +168,7 @@ def fields_used(node: Node) -> set[str]:
 
 # --- printing -----------------------------------------------------------------
 
-_KEYWORDS = frozenset(
+KEYWORDS = frozenset(
     "or and not in matches supports has true false order by asc desc".split()
 )
 
@@ -216,7 +216,7 @@ def to_text(node: Node) -> str:
         return f"{sub(node.operand)} matches {_quote(node.pattern.value)}"
     if isinstance(node, Supports):
         tag = node.tag
-        bare = tag.isidentifier() and tag.isascii() and tag not in _KEYWORDS
+        bare = tag.isidentifier() and tag.isascii() and tag not in KEYWORDS
         return f"supports {tag if bare else _quote(tag)}"
     if isinstance(node, Has):
         return f"has {node.field}"

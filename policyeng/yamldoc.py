@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import PolicyError
+from .errors import PolicyError, line_column
 
 Path = tuple[str | int, ...]
 
@@ -101,7 +101,7 @@ class YamlDocument:
         position = _align(node.value, self.text[raw_start:end], offset)
         if position is None:
             return node.start_mark.line + 1, node.start_mark.column + 1
-        return _line_column(self.text, raw_start + position)
+        return line_column(self.text, raw_start + position)
 
 
 def _align(value: str, raw: str, offset: int) -> int | None:
@@ -126,12 +126,6 @@ def _align(value: str, raw: str, offset: int) -> int | None:
             return j + 1 if past_end else j
         j += 1
     return None
-
-
-def _line_column(text: str, index: int) -> tuple[int, int]:
-    line = text.count("\n", 0, index) + 1
-    column = index - (text.rfind("\n", 0, index) + 1) + 1
-    return line, column
 
 
 def load_yaml(text: str, source: str) -> YamlDocument:
