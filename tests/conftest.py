@@ -78,6 +78,9 @@ def other_server():
     running.stop()
 
 
+#: How an age reads in a fall-back warning ("12 s", "3 min", "5 days"), whatever the clock.
+AGE = r"\d+ (s|min|h|h \d+ min|days)"
+
 # Subprocesses import policyeng from where these tests do: the installed
 # package under CI (which runs from a fresh virtualenv), the source tree otherwise.
 IMPORTED_FROM = str(Path(policyeng.__file__).resolve().parent.parent)

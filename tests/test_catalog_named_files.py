@@ -7,7 +7,7 @@ import re
 
 import pytest
 from catalog_server import reply
-from conftest import run_cli
+from conftest import AGE, run_cli
 
 from policyeng import load_catalog
 from policyeng.errors import CatalogError, CatalogWarning
@@ -67,7 +67,7 @@ def test_an_unusable_url_still_falls_back_in_one_line_even_with_a_hint(server, m
     [warning] = [str(w.message) for w in caught]
     assert "\n" not in warning and "hint" not in warning
     assert re.fullmatch(rf"catalog {re.escape(server.url())}: 1 invalid entry \(strict mode\)"
-                        r"; using builtin \(snapshot of 2026-11-20, \d+ days old\)", warning)
+                        rf"; using builtin \(snapshot of 2026-11-20, {AGE} old\)", warning)
 
 
 # --- a source with no usable entry is unusable (exit 3), not "no model matches" ---------------

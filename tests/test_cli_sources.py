@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 from catalog_server import reply, slowly, with_etag
-from conftest import IMPORTED_FROM
+from conftest import AGE, IMPORTED_FROM
 
 from policyeng.progress import TerminalProgress
 
@@ -24,7 +24,6 @@ CATALOG = [
     {"model_name": "dear-chat", "category": "text", "supports": ["chat"],
      "output_per_mtok": 9.0, "health_status": "healthy"},
 ]
-AGE = r"\d+ (s|min|h|h \d+ min|days)"
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00"
 
 
@@ -45,7 +44,7 @@ def test_no_network_still_answers_from_builtin_and_says_so_in_one_line():
     assert done.stdout == "Codestral-22B-v0.1  /v1/chat/completions\n"
     assert re.fullmatch(
         r"policyeng: warning: catalog https://tokens\.flex\.ai/api/models: offline, and no "
-        r"cached copy; using builtin \(snapshot of 2026-11-20, \d+ days old\)\n", done.stderr)
+        rf"cached copy; using builtin \(snapshot of 2026-11-20, {AGE} old\)\n", done.stderr)
 
 
 def test_the_fallback_chain_end_to_end(server, tmp_path):
@@ -80,7 +79,7 @@ def test_the_fallback_chain_end_to_end(server, tmp_path):
     assert re.fullmatch(
         rf"policyeng: warning: catalog {re.escape(url)}: HTTP 503 Service Unavailable "
         rf"\(3 attempts\); no cached copy; using builtin \(snapshot of 2026-11-20, "
-        r"\d+ days old\)\n", fallen.stderr)
+        rf"{AGE} old\)\n", fallen.stderr)
     assert json.loads(fallen.stdout)["catalog"]["source"] == "builtin"
 
 
