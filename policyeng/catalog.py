@@ -160,6 +160,9 @@ def load_catalog(
     if source is None:
         source = os.environ.get("POLICYENG_CATALOG") or default or DEFAULT_URL
     source = os.fspath(source)
+    if refresh and not is_url(source):
+        raise UsageError(f"--refresh fetches a URL source, and {source} is not one "
+                         "(builtin and files are read as they are)")
     fallback = fallback and not refresh
     try:
         catalog = _load_source(source, strict=strict, offline=offline, fallback=fallback,

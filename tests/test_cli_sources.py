@@ -197,3 +197,10 @@ def test_progress_is_drawn_on_a_terminal_and_erased():
     assert terminal.getvalue() == f"\r{drawn}\r{' ' * len(drawn)}\r"
     assert TerminalProgress.for_terminal(FakeTerminal()) is not None
     assert TerminalProgress.for_terminal(io.StringIO()) is None
+
+
+def test_refresh_needs_a_url_source():
+    result = run("catalog", "--refresh", "--catalog", "builtin")
+    assert result.returncode == 2
+    assert result.stderr == ("policyeng: --refresh fetches a URL source, and builtin is not one "
+                             "(builtin and files are read as they are)\n")
