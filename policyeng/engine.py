@@ -85,7 +85,7 @@ class Policy:
         if emptied is not None:
             step = steps[emptied]
             lines.append(f"  `{step['clause']}` dropped the last {step['entered']}")
-            unknown = unknown_value(conjuncts(self.tree)[emptied], catalog.entries)
+            unknown = unknown_value(s.conjuncts(self.tree)[emptied], catalog.entries)
             if unknown:
                 lines.append(f"  {unknown}")
         matched = self.filter(catalog)
@@ -98,7 +98,7 @@ class Policy:
     @cached_property
     def clause_tests(self) -> list:
         """One compiled predicate per top-level clause (compiled on first need, then kept)."""
-        return [compile_condition(node) for node in conjuncts(self.tree)]
+        return [compile_condition(node) for node in s.conjuncts(self.tree)]
 
     def _entries(self, catalog: Catalog) -> list[dict[str, Any]]:
         if self.uses_live and not catalog.live_known:
@@ -145,23 +145,11 @@ def unknown_value(node: s.Node, entries: list[dict[str, Any]]) -> str | None:
     return f"no model in the catalog {what}"
 
 
-def conjuncts(tree: s.Policy) -> tuple[s.Node, ...]:
-    """The top-level ``and`` clauses of a policy, in order."""
-    return tree.where.operands if isinstance(tree.where, s.And) else (tree.where,)
-
-
-def clause_text(policy: Policy, node: s.Node) -> str:
-    """A clause as the user wrote it (or printed, when positions are unknown)."""
-    if node.span is not None:
-        return policy.text[node.span.start : node.span.end]
-    return s.to_text(node)
-
-
 def funnel(policy: Policy, catalog: Catalog) -> list[dict[str, Any]]:
     """For each top-level clause: how many models entered, passed and were dropped."""
     from .explain import clause_steps
 
-    return clause_steps(policy, conjuncts(policy.tree), catalog.entries, sequential=True,
+    return clause_steps(policy, s.conjuncts(policy.tree), catalog.entries, sequential=True,
                         nested=False, tests=policy.clause_tests)
 
 

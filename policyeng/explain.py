@@ -41,10 +41,9 @@ AHEAD_EXAMPLES = 3
 
 def explain(policy: Policy, catalog: Catalog, model: str | None = None) -> dict[str, Any]:
     """The funnel, the ranked candidates and the pick; with ``model``, why it was (not) picked."""
-    from .engine import conjuncts
 
     entries = policy._entries(catalog)
-    funnel = clause_steps(policy, conjuncts(policy.tree), entries, sequential=True,
+    funnel = clause_steps(policy, s.conjuncts(policy.tree), entries, sequential=True,
                           tests=policy.clause_tests)
     ranked = policy.rank(catalog)
     pick = next((e for e in ranked if "endpoint" in e), None)
@@ -136,9 +135,15 @@ def candidates(
     ]
 
 
+def clause_text(policy: Policy, node: s.Node) -> str:
+    """A clause as the user wrote it (or printed, when positions are unknown)."""
+    if node.span is not None:
+        return policy.text[node.span.start : node.span.end]
+    return s.to_text(node)
+
+
 def key_text(policy: Policy, key: s.OrderKey) -> str:
     """A ranking key as the user wrote it, with ``desc`` when it sorts downwards."""
-    from .engine import clause_text
 
     return clause_text(policy, key.expr) + (" desc" if key.descending else "")
 
@@ -164,7 +169,6 @@ def clause_steps(
     funnel of a no-match error); ``tests`` are the clauses' compiled predicates
     when the caller already has them.
     """
-    from .engine import clause_text
 
     steps = []
     for node, test in zip(nodes, tests or [compile_condition(node) for node in nodes]):
@@ -219,7 +223,6 @@ def why_not(
     models rank before it; ``ahead_by`` groups them by the key that decided,
     ``tie_break`` true for the final ``model_name`` tie-break).
     """
-    from .engine import clause_text, conjuncts
 
     entry = catalog.get(model)
     if entry is None:
@@ -227,7 +230,7 @@ def why_not(
     if ranked is None:
         ranked = policy.rank(catalog)
         pick = next((e for e in ranked if "endpoint" in e), None)
-    clauses = conjuncts(policy.tree)
+    clauses = s.conjuncts(policy.tree)
     for index, node in enumerate(clauses, 1):
         if not compile_condition(node)(entry):
             failure = _failure(policy, node, entry)
@@ -305,7 +308,6 @@ def _close(catalog: Catalog, name: str) -> list[str]:
 
 def _failure(policy: Policy, node: s.Node, entry: dict) -> dict[str, Any]:
     """Why ``node`` is false for ``entry``: the innermost failing predicate and the values read."""
-    from .engine import clause_text
 
     if isinstance(node, s.And):
         for operand in node.operands:
@@ -350,7 +352,6 @@ def _values(node: s.Node, entry: dict) -> dict[str, Any]:
 
 def _reason(policy: Policy, node: s.Node, entry: dict) -> str:
     """One line in words: the value the model has, and what the clause needs."""
-    from .engine import clause_text
 
     text = clause_text(policy, node)
     if isinstance(node, s.Supports):
@@ -396,7 +397,6 @@ def _reason(policy: Policy, node: s.Node, entry: dict) -> str:
 
 def _describe(policy: Policy, node: s.Node, entry: dict) -> str:
     """``output_per_mtok = 1.2``; arithmetic also lists the fields it read."""
-    from .engine import clause_text
 
     value = compile_value(node)(entry)
     if isinstance(node, s.Field):

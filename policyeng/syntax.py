@@ -150,6 +150,11 @@ def children(node: Node) -> tuple[Node, ...]:
     return ()
 
 
+def conjuncts(tree: Policy) -> tuple[Node, ...]:
+    """The top-level ``and`` clauses of a policy, in order."""
+    return tree.where.operands if isinstance(tree.where, And) else (tree.where,)
+
+
 def fields_used(node: Node) -> set[str]:
     """Every field name a node reads, including implicit ones (``supports``)."""
     found: set[str] = set()
