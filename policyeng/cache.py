@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -41,6 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .atomic import replace_file
 from .errors import CatalogWarning
 
 FORMAT_VERSION = 1
@@ -149,26 +149,12 @@ class CatalogCache:
         meta = {"version": FORMAT_VERSION, "url": entry.url, "sha256": entry.sha256,
                 "fetched_at": entry.fetched_at, "etag": entry.etag,
                 "last_modified": entry.last_modified, "size": len(entry.body)}
-        tmp_name = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".catalog")
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(json.dumps(meta).encode() + b"\n")
-                tmp.write(entry.body)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp_name, path)
-            tmp_name = None
+            replace_file(path, json.dumps(meta).encode() + b"\n" + entry.body)
         except OSError as exc:
             warnings.warn(f"cannot write the catalog cache {path}: {exc.strerror or exc}",
                           CatalogWarning, stacklevel=3)
-        finally:
-            if tmp_name is not None:
-                try:
-                    os.unlink(tmp_name)
-                except OSError:
-                    pass
 
     @contextmanager
     def _locked(self, url: str) -> Iterator[None]:

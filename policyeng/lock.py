@@ -17,10 +17,10 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from .atomic import replace_file
 from .catalog import Catalog
 from .errors import PolicyError
 from .policyfile import PolicyReport
@@ -64,22 +64,9 @@ def write_lock(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
     target = Path(os.path.realpath(source))
     mode = _lock_mode(target, source)
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                             dir=target.parent)
+        replace_file(target, body.encode(), mode=mode)
     except OSError as exc:
         raise _cannot_write(exc, source) from None
-    try:
-        os.fchmod(handle, mode)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(body)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except BaseException as exc:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise _cannot_write(exc, source) from None
-        raise
 
 
 def _lock_mode(target: Path, source: str) -> int:

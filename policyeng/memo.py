@@ -15,12 +15,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .atomic import replace_file
 from .catalog import Skipped, schema_path, validate_entries
 
 
@@ -59,17 +58,6 @@ def _recall(path: Path, count: int) -> list[Skipped] | None:
 
 def _remember(path: Path, count: int, skipped: list[Skipped]) -> None:
     record = {"entries": count, "skipped": [[s.index, s.model_name, s.reason] for s in skipped]}
-    temporary = None
-    try:
+    with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".memo-", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(record, out)
-        os.replace(temporary, path)
-        temporary = None
-    except OSError:
-        pass
-    finally:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+        replace_file(path, json.dumps(record).encode())

@@ -54,7 +54,7 @@ def test_an_unwritable_memo_only_costs_time(write_catalog, monkeypatch, tmp_path
     for _ in range(2):  # the second load finds no memo and validates again
         assert policyeng.select("true", load_catalog(path)).model_name == "ok"
     assert blocker.read_text() == "" and blocker.is_file()
-    assert not list(tmp_path.glob(".memo-*"))  # no temporary file left behind
+    assert not list(tmp_path.glob("*.tmp"))  # no temporary file left behind
 
 
 def test_a_damaged_memo_is_ignored(write_catalog, tmp_path, monkeypatch):
