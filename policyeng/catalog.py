@@ -205,6 +205,12 @@ def _load_source(source: str, *, strict: bool, **options: Any) -> Catalog:
             raise CatalogError(f"not a valid URL: {exc}", source=source, hint=SOURCES) from None
         if not parts.hostname:
             raise CatalogError("not a valid URL: no host", source=source, hint=SOURCES)
+        try:
+            import httpx
+
+            httpx.URL(source).host  # decoding the host is where a malformed one fails
+        except (httpx.InvalidURL, UnicodeError) as exc:
+            raise CatalogError(f"not a valid URL: {exc}", source=source, hint=SOURCES) from None
         from .remote import load_url  # httpx only when a URL is asked for
 
         return load_url(source, strict=strict, **options)
@@ -215,7 +221,7 @@ def _load_source(source: str, *, strict: bool, **options: Any) -> Catalog:
 
 
 def is_url(source: str) -> bool:
-    return source.startswith(("http://", "https://"))
+    return source[:8].lower().startswith(("http://", "https://"))
 
 
 def load_builtin(*, strict: bool = False) -> Catalog:
@@ -231,7 +237,12 @@ def load_builtin(*, strict: bool = False) -> Catalog:
 def load_file(source: str, *, strict: bool = False) -> Catalog:
     """A JSON file in the ``/api/models`` shape; its modification time is its fetch time."""
     path = Path(source)
+    if not source:
+        raise CatalogError("the catalog source is empty", source="''", hint=SOURCES)
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():
+            # a FIFO would block and a device (/dev/zero) never end
+            raise CatalogError("not a regular file", source=source, hint=SOURCES)
         body = path.read_bytes()
         mtime = path.stat().st_mtime
     except FileNotFoundError:
@@ -319,8 +330,8 @@ def parse_catalog(
     digest = hashlib.sha256(body).hexdigest()
     try:
         data = json.loads(body)
-    except UnicodeDecodeError:
-        raise CatalogError("is not UTF-8 text", source=source) from None
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"is not UTF-8 text (byte {exc.start})", source=source) from None
     except json.JSONDecodeError as exc:
         raise CatalogError(
             f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source

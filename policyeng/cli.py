@@ -176,8 +176,8 @@ def _policy_file_commands(commands) -> None:
     check.add_argument("--format", choices=("text", "json", "junit", "github"), default="text")
     check.add_argument("--locked", action="store_true",
                        help="also fail when a pick differs from the lock file")
-    check.add_argument("--lock", metavar="PATH", default=DEFAULT_LOCK,
-                       help="the lock file for --locked (default: ./policies.lock)")
+    check.add_argument("--lock", metavar="PATH",
+                       help="the lock file (default: ./policies.lock); implies --locked")
     check.set_defaults(run=run_check)
 
     lock = commands.add_parser(
@@ -315,12 +315,13 @@ def run_check(args: argparse.Namespace) -> int:
     book = _load_book(args)
     catalog = _load_for_book(args, list(book))
     reports = check_book(book, catalog)
-    if args.locked:
+    lock_path = args.lock or DEFAULT_LOCK
+    if args.locked or args.lock:
         from .lock import apply_lock, read_lock
 
-        reports = apply_lock(reports, read_lock(args.lock), args.lock)
+        reports = apply_lock(reports, read_lock(lock_path), lock_path)
     if args.format == "text":
-        print(report.text(reports, catalog, args.lock))
+        print(report.text(reports, catalog, lock_path))
     else:
         print({"json": report.as_json, "junit": report.junit,
                "github": report.github}[args.format](reports, catalog))
@@ -368,10 +369,19 @@ def run_catalog(args: argparse.Namespace) -> int:
         return _print_catalog_info(catalog, args.json)
     entries = catalog.entries
     if args.where:
-        from .engine import compile
+        from . import syntax
+        from .engine import compile, unknown_value
 
-        entries = compile(args.where).filter(catalog)
-    entries = sorted(entries, key=lambda e: e["model_name"])
+        policy = compile(args.where)
+        # model_name order, unless the policy says `order by`
+        entries = policy.rank(catalog) if policy.tree.order_by else policy.filter(catalog)
+        if not entries:
+            for clause in syntax.conjuncts(policy.tree):
+                hint = unknown_value(clause, catalog.entries)
+                if hint:
+                    print(f"policyeng: {hint}", file=sys.stderr)
+    if not (args.where and policy.tree.order_by):
+        entries = sorted(entries, key=lambda e: e["model_name"])
     if args.json:
         _print_json(entries)
         return EXIT_OK

@@ -239,6 +239,8 @@ def _follow(client: httpx.Client, url: str, headers: dict[str, str], bearer: str
             raise _Retryable(f"connection broken: {exc}") from None
         except httpx.HTTPError as exc:
             raise CatalogError(f"request failed: {exc}", source=url) from None
+        except (httpx.InvalidURL, UnicodeError) as exc:  # also a redirect's Location
+            raise CatalogError(f"not a valid URL: {exc}", source=url) from None
     raise CatalogError(f"more than {settings.max_redirects} redirects", source=url)
 
 

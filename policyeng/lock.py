@@ -100,6 +100,8 @@ def read_lock(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and sanity-check a lock file; a missing or malformed lock is a usage error."""
     source = os.fspath(path)
     try:
+        if Path(source).exists() and not Path(source).is_file():
+            raise PolicyError("not a regular file", kind="lock", source=source)
         text = Path(source).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PolicyError("lock file not found; create it with `policyeng lock`",
@@ -112,6 +114,9 @@ def read_lock(path: str | os.PathLike[str]) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise PolicyError(f"not valid JSON: {exc.msg}", kind="lock", text=text,
                           line=exc.lineno, column=exc.colno, source=source) from None
+    except RecursionError:
+        raise PolicyError("not a policyeng lock file: nested too deeply", kind="lock",
+                          source=source) from None
     problem = _shape_problem(data)
     if problem:
         raise PolicyError(f"not a policyeng lock file: {problem}", kind="lock", source=source)

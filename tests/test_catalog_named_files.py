@@ -105,3 +105,28 @@ def test_an_empty_catalog_in_memory_is_still_allowed():
     from policyeng.catalog import Catalog
 
     assert len(Catalog.from_entries([])) == 0
+
+
+def test_a_fifo_or_a_device_as_the_catalog_is_refused(tmp_path):
+    import os
+
+    fifo = tmp_path / "models.json"
+    os.mkfifo(fifo)
+    for source in (str(fifo), "/dev/zero"):
+        with pytest.raises(CatalogError, match="not a regular file"):
+            load_catalog(source)
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("http://xn--/x", "not a valid URL: Malformed A-label"),
+    ("", "the catalog source is empty"),
+])
+def test_a_source_that_names_nothing_usable_is_a_catalog_error(source, message):
+    with pytest.raises(CatalogError, match=message):
+        load_catalog(source)
+
+
+def test_url_schemes_are_case_insensitive():
+    from policyeng.catalog import is_url
+
+    assert is_url("HTTPS://tokens.flex.ai/api/models") and not is_url("models.json")

@@ -111,3 +111,17 @@ def test_catalog_source_from_the_environment(write_catalog):
 def test_debug_shows_a_traceback():
     result = run_cli("select", "nope", env={"POLICYENG_DEBUG": "1"})
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_catalog_where_ranks_when_the_policy_says_order_by():
+    result = run_cli("catalog", "--where", "supports embeddings order by input_per_mtok desc",
+                     "--json")
+    prices = [e["input_per_mtok"] for e in json.loads(result.stdout)]
+    assert prices == sorted(prices, reverse=True) and len(prices) >= 3
+
+
+def test_catalog_where_names_a_value_no_model_has():
+    result = run_cli("catalog", "--where", "supports chatt")
+    assert result.returncode == 0
+    assert "policyeng: no model in the catalog supports 'chatt'; did you mean 'chat'?" in (
+        result.stderr.splitlines())

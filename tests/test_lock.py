@@ -232,3 +232,25 @@ def test_replaced_lock_file_keeps_its_permissions(project):
     (project / "policies.lock").chmod(0o640)
     lockmod.write_lock("policies.lock", {"version": 1, "policies": {}})
     assert stat.S_IMODE((project / "policies.lock").stat().st_mode) == 0o640
+
+
+def test_lock_path_alone_implies_locked(cli, project):
+    assert cli("lock", "policies/", "--catalog", "catalog.json", "-o", "saved.lock")[0] == 0
+    set_price(project / "catalog.json", "Mistral-7B-Instruct-v0.3", output_per_mtok=0.1)
+    code, out, _ = cli("check", "policies/", "--catalog", "catalog.json", "--lock", "saved.lock")
+    assert code == 1 and "drift against saved.lock:" in out
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("[" * 100_000, "not a policyeng lock file: nested too deeply"),
+])
+def test_a_malformed_lock_file_is_exit_2(cli, project, content, message):
+    Path("bad.lock").write_text(content)
+    code, _, err = cli("check", "policies/", "--catalog", "catalog.json", "--lock", "bad.lock")
+    assert code == 2 and err == f"policyeng: bad.lock: {message}\n"
+
+
+def test_a_lock_path_that_is_a_fifo_is_refused(cli, project):
+    os.mkfifo("pipe.lock")
+    code, _, err = cli("check", "policies/", "--catalog", "catalog.json", "--lock", "pipe.lock")
+    assert code == 2 and err == "policyeng: pipe.lock: not a regular file\n"
