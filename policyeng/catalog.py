@@ -196,21 +196,7 @@ def _load_source(source: str, *, strict: bool, **options: Any) -> Catalog:
     if source == "builtin":
         return load_builtin(strict=strict)
     if is_url(source):
-        from urllib.parse import urlsplit
-
-        try:
-            parts = urlsplit(source)
-            parts.port  # noqa: B018 - raises ValueError for a port out of range
-        except ValueError as exc:
-            raise CatalogError(f"not a valid URL: {exc}", source=source, hint=SOURCES) from None
-        if not parts.hostname:
-            raise CatalogError("not a valid URL: no host", source=source, hint=SOURCES)
-        try:
-            import httpx
-
-            httpx.URL(source).host  # decoding the host is where a malformed one fails
-        except (httpx.InvalidURL, UnicodeError) as exc:
-            raise CatalogError(f"not a valid URL: {exc}", source=source, hint=SOURCES) from None
+        _check_url(source)
         from .remote import load_url  # httpx only when a URL is asked for
 
         return load_url(source, strict=strict, **options)
@@ -218,6 +204,21 @@ def _load_source(source: str, *, strict: bool, **options: Any) -> Catalog:
         scheme = source.split("://", 1)[0]
         raise CatalogError(f"cannot fetch {scheme}:// URLs", source=source, hint=SOURCES)
     return load_file(source, strict=strict)
+
+
+def _check_url(source: str) -> None:
+    """A malformed URL is a CatalogError here, not a traceback deep inside httpx."""
+    from urllib.parse import urlsplit
+
+    import httpx
+
+    try:
+        _ = urlsplit(source).port  # a port out of range fails here
+        host = httpx.URL(source).host  # a malformed host fails here, decoding it (IDNA)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise CatalogError(f"not a valid URL: {exc}", source=source, hint=SOURCES) from None
+    if not host:
+        raise CatalogError("not a valid URL: no host", source=source, hint=SOURCES)
 
 
 def is_url(source: str) -> bool:
