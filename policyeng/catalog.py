@@ -156,6 +156,9 @@ def load_catalog(
             f"{'--refresh' if refresh else '--live'} needs the network, but offline mode is on "
             "(--offline or POLICYENG_OFFLINE)"
         )
+    if source is not None and not isinstance(source, (str, os.PathLike)):
+        raise TypeError("a catalog source is builtin, a path or a URL (str or os.PathLike), "
+                        f"not {type(source).__name__}")
     chained = source is None
     if source is None:
         source = os.environ.get("POLICYENG_CATALOG") or default or DEFAULT_URL

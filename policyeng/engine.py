@@ -225,12 +225,13 @@ def as_catalog(catalog: CatalogLike) -> Catalog:
         return default_catalog()
     if isinstance(catalog, (str, os.PathLike)):
         return load_catalog(catalog)
-    if isinstance(catalog, dict):
-        raise TypeError(
-            "a catalog is a Catalog, a source (builtin, a path, a URL) or a list of entries, "
-            "not a dict; for one entry pass [entry]"
-        )
-    return Catalog.from_entries(catalog)
+    if isinstance(catalog, (list, tuple)):
+        return Catalog.from_entries(catalog)
+    hint = "; for one entry pass [entry]" if isinstance(catalog, dict) else ""
+    raise TypeError(
+        "a catalog is a Catalog, a source (builtin, a path, a URL) or a list of entries, "
+        f"not {type(catalog).__name__}{hint}"
+    )
 
 
 def default_catalog() -> Catalog:

@@ -83,12 +83,13 @@ class PolicyError(Error):
 
     @property
     def location(self) -> str:
+        """``file:line:col``, the file alone, or nothing for an error about no text."""
         if self.line is None:
-            return self.source
+            return "" if self.source == "<policy>" else self.source
         return f"{self.source}:{self.line}:{self.column}"
 
     def __str__(self) -> str:
-        parts = [f"{self.location}: {self.message}"]
+        parts = [f"{self.location}: {self.message}" if self.location else self.message]
         line = self.source_line()
         if line is not None and self.column is not None:
             parts.extend(_caret_lines(line.expandtabs(1), self.column, self.length))

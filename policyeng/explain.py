@@ -41,7 +41,8 @@ AHEAD_EXAMPLES = 3
 
 def explain(policy: Policy, catalog: Catalog, model: str | None = None) -> dict[str, Any]:
     """The funnel, the ranked candidates and the pick; with ``model``, why it was (not) picked."""
-
+    if model is not None and not isinstance(model, str):
+        raise TypeError(f"model is a model_name (str), not {type(model).__name__}")
     entries = policy._entries(catalog)
     funnel = clause_steps(policy, s.conjuncts(policy.tree), entries, sequential=True,
                           tests=policy.clause_tests)

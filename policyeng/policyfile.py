@@ -96,6 +96,8 @@ class PolicyBook:
         return name in self.policies
 
     def __getitem__(self, name: str) -> NamedPolicy:
+        if not isinstance(name, str):
+            raise TypeError(f"a policy name is a str, not {type(name).__name__}")
         policy = self.policies.get(name)
         if policy is None:
             raise self._unknown(name)

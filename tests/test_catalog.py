@@ -154,7 +154,7 @@ def test_a_changed_snapshot_is_validated_again(tmp_path):
 
 
 def test_a_dict_is_not_a_catalog():
-    with pytest.raises(TypeError, match="not a dict; for one entry pass \\[entry\\]"):
+    with pytest.raises(TypeError, match="not dict; for one entry pass \\[entry\\]"):
         policyeng.compile("healthy").filter({"model_name": "a"})
 
 

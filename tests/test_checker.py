@@ -97,4 +97,4 @@ def test_an_unquoted_text_compared_with_a_text_field_gets_a_quoting_hint():
 
 def test_a_policy_must_be_text():
     assert error_of(["supports chat"]).kind == "type"
-    assert str(error_of(123)) == "<policy>: a policy is text, not int"
+    assert str(error_of(123)) == "a policy is text, not int"

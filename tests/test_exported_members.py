@@ -31,3 +31,21 @@ def test_select_imports_no_file_network_or_table_code():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={"PYTHONPATH": IMPORTED_FROM, "PATH": ""}, check=True)
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_wrong_argument_types_get_a_clear_type_error():
+    import pytest
+
+    policy = policyeng.compile("healthy")
+    catalog = policyeng.load_catalog("builtin")
+    cases = [
+        (lambda: policy.select(123), "a catalog is a Catalog, a source (builtin, a path, a URL) "
+                                     "or a list of entries, not int"),
+        (lambda: policyeng.load_catalog(123), "a catalog source is builtin, a path or a URL "
+                                              "(str or os.PathLike), not int"),
+        (lambda: policy.explain(catalog, model=5), "model is a model_name (str), not int"),
+    ]
+    for call, message in cases:
+        with pytest.raises(TypeError) as info:
+            call()
+        assert str(info.value) == message
