@@ -136,11 +136,18 @@ def _syntax_error(exc, text: str) -> PolicyError:
         if char in "-." and _tag_hint(text, offset):
             hint = _tag_hint(text, offset)
         number = re.match(r"[0-9][0-9_.]*[eE]?[0-9]*[A-Za-z_][A-Za-z0-9_]*", rest)
-        if number:
+        glued = re.match(r"([0-9][0-9_.]*)(and|or|order)", rest)
+        if glued:
+            message = f"unexpected {glued.group()!r}"
+            length = glued.end()
+            hint = f"a space is missing: `{glued.group(1)} {glued.group(2)}`"
+        elif number:
             message = f"{number.group()!r} is not a number"
             length = number.end()
             hint = "write numbers like 0.5, 1e-3, 128_000; the suffixes are k (thousand) " \
                    "and M (million): 32k, 1M"
+        elif char == "." and text[:offset][-1:].isdigit():
+            hint = "a number needs digits after the point: 1.0"
     elif isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
         token = exc.token
         length = len(str(token))
@@ -157,12 +164,18 @@ def _syntax_error(exc, text: str) -> PolicyError:
             hint = _tag_hint(text, offset)
         elif token.type == "COMPARE_OP" and text[:offset].rstrip().endswith("supports"):
             hint = "write `supports TAG`, e.g. `supports tool_use`"
+        elif token.type == "COMPARE_OP" and text[offset - 1 : offset + 1] == "<>":
+            offset, length, hint = offset - 1, 2, "write `!=` for not equal"
+            message = "unexpected '<>'"
         elif token.type == "COMPARE_OP":
             hint = "comparisons do not chain: write `a < b and b < c`"
         elif text.lstrip().startswith("order by"):
             hint = "a policy starts with a condition: `supports chat order by output_per_mtok`"
         elif token.type == "NAME" and "STRING" in exc.expected and "NAME" not in exc.expected:
             hint = 'a list holds literals: numbers, "strings", true, false'
+        elif token.type in ("NAME", "NUMBER", "STRING") and re.search(r"\border\s+by\b",
+                                                                       text[:offset]):
+            hint = "`order by` takes ranking keys separated by commas, and ends the policy"
         elif token.type in ("NAME", "NUMBER", "STRING") and not expected:
             hint = "join conditions with `and` / `or`"
     else:
@@ -188,6 +201,10 @@ def _misspelt_keyword(text: str, token) -> tuple[int, int, str] | None:
     before = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", text[: token.start_pos])
     if before is not None:
         candidates.append((before.start(1), before.group(1)))
+    doubled = re.search(r"\b(and|or)\s+(and|or)\s*$", text[: token.start_pos])
+    if doubled is not None:
+        return doubled.start(2), len(doubled.group(2)), \
+            f"`{doubled.group(1)}` and `{doubled.group(2)}` in a row: drop one"
     for offset, word in candidates:
         if word.lower() in _KEYWORDS and word != word.lower():
             return offset, len(word), f"keywords are lower case: `{word.lower()}`"

@@ -206,3 +206,19 @@ def test_caret_counts_wide_characters_as_two_cells():
     line, caret = str(info.value).splitlines()[1:3]
     assert caret == "  " + " " * (len("provider == \"\" and ") + 6) + "^" * len("contxt")
     assert line.startswith("  provider")
+
+
+@pytest.mark.parametrize(("text", "word", "hint"), [
+    ("supports chat and and healthy", "and", "`and` and `and` in a row: drop one"),
+    ('provider <> "x"', "<>", "write `!=` for not equal"),
+    ("healthy order by output_per_mtok limit 3", "limit",
+     "`order by` takes ranking keys separated by commas, and ends the policy"),
+    ("output_per_mtok<1andhealthy", "1and", "a space is missing: `1 and`"),
+    ("output_per_mtok < 1.", ".", "a number needs digits after the point: 1.0"),
+])
+def test_common_slips_are_pointed_at_with_a_hint(text, word, hint):
+    with pytest.raises(PolicyError) as info:
+        parse(text)
+    error = info.value
+    assert text[error.column - 1 : error.column - 1 + error.length] == word
+    assert error.hint == hint
