@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import Error
+from .errors import CatalogError, Error, PolicyError
 
 EXIT_OK, EXIT_NO_MATCH, EXIT_USAGE = 0, 1, 2  # 3, catalog unusable: CatalogError.exit_code
 DEFAULT_LOCK = "policies.lock"
@@ -313,7 +313,13 @@ def run_check(args: argparse.Namespace) -> int:
     from .policyfile import check_book
 
     book = _load_book(args)
-    catalog = _load_for_book(args, list(book))
+    try:
+        catalog = _load_for_book(args, list(book))
+    except CatalogError as exc:
+        if args.format != "text":  # CI still gets a report it can read
+            problem = PolicyError(exc.message, kind="catalog", source=exc.source or "catalog")
+            print(report.LOAD_ERRORS[args.format](problem))
+        raise
     reports = check_book(book, catalog)
     lock_path = args.lock or DEFAULT_LOCK
     if args.locked or args.lock:

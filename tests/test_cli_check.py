@@ -237,3 +237,16 @@ def test_json_format_reports_a_missing_file(cli, tmp_path):
     assert code == 2
     assert json.loads(out) == [{"file": missing, "line": None, "column": None,
                                 "status": "error", "message": "file not found"}]
+
+
+def test_an_unusable_catalog_still_gives_ci_a_report(cli, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    missing = str(tmp_path / "nosuch.json")
+    code, out, err = cli("check", str(ROOT / "policies"), "--catalog", missing, "--format", "junit")
+    assert code == 3 and "file not found" in err
+    suite = ET.fromstring(out).find("testsuite")
+    assert suite.get("errors") == "1"
+    assert suite.find("testcase/error").get("message").endswith("file not found")
+    code, out, _ = cli("check", str(ROOT / "policies"), "--catalog", missing, "--format", "json")
+    assert code == 3 and json.loads(out)[0]["status"] == "error"
