@@ -110,7 +110,8 @@ class Policy:
         return catalog.entries
 
 
-def unknown_value(node: s.Node, entries: list[dict[str, Any]]) -> str | None:
+def unknown_value(node: s.Node, entries: list[dict[str, Any]], *,
+                  any_missing: bool = False) -> str | None:
     """For `supports chatt` or `category == "txt"`: no model has that value at all.
 
     A typo in a tag or a category matches nothing rather than failing, so the
@@ -120,11 +121,11 @@ def unknown_value(node: s.Node, entries: list[dict[str, Any]]) -> str | None:
         field, wanted = "supports", [node.tag]
         known = {tag for e in entries for tag in (e.get("supports") or ())}
     elif isinstance(node, (s.Compare, s.In)):
-        if isinstance(node, s.Compare) and node.op == "==":
+        if isinstance(node, s.Compare) and node.op in ("==", "!="):
             pairs = [(node.left, node.right), (node.right, node.left)]
             operand, values = next(((f, [v]) for f, v in pairs if isinstance(f, s.Field)
                                     and isinstance(v, s.String)), (None, []))
-        elif isinstance(node, s.In) and not node.negated:
+        elif isinstance(node, s.In):
             operand, values = node.operand, [v for v in node.values if isinstance(v, s.String)]
         else:
             return None
@@ -135,7 +136,7 @@ def unknown_value(node: s.Node, entries: list[dict[str, Any]]) -> str | None:
     else:
         return None
     missing = [value for value in wanted if value not in known]
-    if not missing or len(missing) < len(wanted):
+    if not missing or (len(missing) < len(wanted) and not any_missing):
         return None
     value = missing[0]
     close = difflib.get_close_matches(value, [str(k) for k in known], n=3, cutoff=0.6)

@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from . import syntax
 from .catalog import Catalog, is_url, load_catalog
 from .engine import CatalogLike, Policy, Selection, as_catalog, compile
 from .errors import NoMatch, PolicyError, PolicyFileError
@@ -575,6 +576,8 @@ class PolicyReport:
     tried: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     locked: dict[str, Any] | None = None
+    #: Tags or values the policy names that no model in the catalog has (likely typos).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -601,6 +604,7 @@ class PolicyReport:
             "category": selection.category if selection else None,
             "via": selection.via if selection else None,
             "tried": self.tried,
+            "warnings": self.warnings,
             "candidates": (sum(1 for e in selection.candidates if "endpoint" in e)
                            if selection else 0),
             "failures": self.failures,
@@ -608,6 +612,20 @@ class PolicyReport:
         if self.locked is not None:
             data["locked"] = self.locked
         return data
+
+
+def unknown_values(node: syntax.Node, catalog: Catalog) -> list[str]:
+    """Every tag or value the condition names that no model in the catalog has."""
+    from .engine import unknown_value
+
+    found, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        message = unknown_value(current, catalog.entries, any_missing=True)
+        if message and message not in found:
+            found.append(message)
+        stack.extend(reversed(syntax.children(current)))
+    return found
 
 
 def named_catalog(policies: Iterable[NamedPolicy]) -> str | None:
@@ -628,7 +646,8 @@ def check_book(book: PolicyBook, catalog: CatalogLike = None) -> list[PolicyRepo
     for policy in book:
         tried = book.attempts(policy.name, catalog)
         report = PolicyReport(policy.name, policy.file, policy.line,
-                              tried=[a.name for a in tried])
+                              tried=[a.name for a in tried],
+                              warnings=unknown_values(policy.compiled.tree.where, catalog))
         if tried[-1].selection is None:
             chain = " -> ".join(report.tried)
             reason = "resolves to no model" + (f" (tried {chain})" if len(tried) > 1 else "")

@@ -31,6 +31,7 @@ def text(reports: list[PolicyReport], catalog: Any, lock_path: str | None = None
         else:
             lines.append(f"FAIL {report.name:<{width}}  {report.failures[0]}")
             lines.extend(f"     {'':<{width}}  {reason}" for reason in report.failures[1:])
+        lines.extend(f"     {'':<{width}}  warning: {note}" for note in report.warnings)
     moved = drifted(reports)
     if moved:
         rows = [("policy", "locked", "now")]
@@ -71,7 +72,8 @@ def junit(reports: list[PolicyReport], catalog: Any) -> str:
             case = ET.SubElement(suite, "testcase", classname=file, name=report.name,
                                  file=file, line=str(report.line))
             if report.passed:
-                ET.SubElement(case, "system-out").text = describe(report.pick)
+                out = [describe(report.pick), *(f"warning: {w}" for w in report.warnings)]
+                ET.SubElement(case, "system-out").text = "\n".join(out)
             else:
                 failure = ET.SubElement(case, "failure", message=report.failures[0],
                                         type="policy")
@@ -87,6 +89,9 @@ def github(reports: list[PolicyReport], catalog: Any) -> str:
         for reason in report.failures:
             lines.append(annotation(report.file, report.line, None,
                                     f"policy '{report.name}': {reason}"))
+        for note in report.warnings:
+            lines.append(annotation(report.file, report.line, None,
+                                    f"policy '{report.name}': {note}", level="warning"))
     lines.append(summary(reports, catalog))
     return "\n".join(lines)
 
@@ -131,13 +136,14 @@ def junit_load_errors(error: PolicyError) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
 
 
-def annotation(file: str, line: int | None, column: int | None, message: str) -> str:
+def annotation(file: str, line: int | None, column: int | None, message: str,
+               level: str = "error") -> str:
     properties = f"file={_escape_property(file)}"
     if line is not None:
         properties += f",line={line}"
     if column is not None:
         properties += f",col={column}"
-    return f"::error {properties}::{_escape_data(message)}"
+    return f"::{level} {properties}::{_escape_data(message)}"
 
 
 def _escape_data(value: str) -> str:

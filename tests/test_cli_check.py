@@ -250,3 +250,23 @@ def test_an_unusable_catalog_still_gives_ci_a_report(cli, tmp_path):
     assert suite.find("testcase/error").get("message").endswith("file not found")
     code, out, _ = cli("check", str(ROOT / "policies"), "--catalog", missing, "--format", "json")
     assert code == 3 and json.loads(out)[0]["status"] == "error"
+
+
+def test_check_warns_about_values_no_model_has(cli, write, tmp_path):
+    path = write("typo.yaml", """
+        version: 1
+        policies:
+          chat:
+            where: (supports chatt or healthy) and category not in ["txt", "code"]
+    """)
+    code, out, _ = cli("check", path, "--catalog", "builtin")
+    assert code == 0  # a warning, not a failure: the policy still resolves
+    assert out.splitlines()[1:3] == [
+        "           warning: no model in the catalog supports 'chatt'; did you mean 'chat'?",
+        "           warning: no model in the catalog has category 'txt'; did you mean 'text'?",
+    ]
+    code, out, _ = cli("check", path, "--catalog", "builtin", "--format", "github")
+    assert out.splitlines()[0] == (f"::warning file={path},line=3::policy 'chat': no model in "
+                                   "the catalog supports 'chatt'; did you mean 'chat'?")
+    code, out, _ = cli("check", path, "--catalog", "builtin", "--format", "json")
+    assert len(json.loads(out)[0]["warnings"]) == 2
