@@ -130,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     catalog = commands.add_parser(
         "catalog", help="list catalog entries",
-        description="List the catalog's models (those passing --where), in model_name order.",
+        description="List the catalog's models (those passing --where), in model_name order "
+                    "or as the --where policy's `order by` ranks them.",
     )
     catalog.add_argument("--where", metavar="EXPR", help="only entries passing this policy")
     _catalog_options(catalog)
