@@ -49,6 +49,7 @@ SOURCES = "a catalog source is `builtin`, a path to a JSON file, or an http(s):/
 #: The provider's live catalog: the first source of the default chain.
 DEFAULT_URL = "https://tokens.flex.ai/api/models"
 TRUTHY = frozenset({"1", "true", "yes", "on"})
+FALSY = frozenset({"", "0", "false", "no", "off"})
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def load_catalog(
     entry's ``live``.
     """
     if offline is None:
-        offline = os.environ.get("POLICYENG_OFFLINE", "").strip().lower() in TRUTHY
+        offline = _offline_from_environment()
     if offline and (refresh or live):
         raise UsageError(
             f"{'--refresh' if refresh else '--live'} needs the network, but offline mode is on "
@@ -207,6 +208,14 @@ def _load_source(source: str, *, strict: bool, **options: Any) -> Catalog:
         scheme = source.split("://", 1)[0]
         raise CatalogError(f"cannot fetch {scheme}:// URLs", source=source, hint=SOURCES)
     return load_file(source, strict=strict)
+
+
+def _offline_from_environment() -> bool:
+    value = os.environ.get("POLICYENG_OFFLINE", "").strip().lower()
+    if value not in TRUTHY | FALSY:
+        raise UsageError(f"POLICYENG_OFFLINE={value!r}: use 1, true, yes or on (0, false, no, "
+                         "off or unset for online)")
+    return value in TRUTHY
 
 
 def _check_url(source: str) -> None:

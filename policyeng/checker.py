@@ -140,6 +140,13 @@ class _Types:
         raise TypeError(f"not a policy node: {node!r}")
 
     def compare(self, node: s.Compare) -> str:
+        if not s.fields_used(node):
+            quoted = next((side.value for side in (node.left, node.right)
+                           if isinstance(side, s.String) and side.value in FIELDS), None)
+            hint = (f"to compare the field, drop the quotes: `{quoted}`" if quoted
+                    else "compare a field, e.g. `output_per_mtok < 1`")
+            raise self.error(node, "this comparison is the same for every model", kind="type",
+                             hint=hint)
         for side, other in ((node.left, node.right), (node.right, node.left)):
             if (isinstance(side, s.Field) and side.name not in FIELDS
                     and isinstance(other, s.Field) and FIELDS.get(other.name) == STRING

@@ -130,3 +130,13 @@ def test_url_schemes_are_case_insensitive():
     from policyeng.catalog import is_url
 
     assert is_url("HTTPS://tokens.flex.ai/api/models") and not is_url("models.json")
+
+
+def test_an_unclear_offline_setting_is_a_usage_error(monkeypatch):
+    from policyeng.errors import UsageError
+
+    monkeypatch.setenv("POLICYENG_OFFLINE", "maybe")
+    with pytest.raises(UsageError, match="POLICYENG_OFFLINE='maybe': use 1, true, yes or on"):
+        load_catalog("builtin")
+    monkeypatch.setenv("POLICYENG_OFFLINE", "off")
+    assert len(load_catalog("builtin")) == 55

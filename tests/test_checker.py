@@ -98,3 +98,10 @@ def test_an_unquoted_text_compared_with_a_text_field_gets_a_quoting_hint():
 def test_a_policy_must_be_text():
     assert error_of(["supports chat"]).kind == "type"
     assert str(error_of(123)) == "a policy is text, not int"
+
+
+def test_a_comparison_that_reads_no_field_is_an_error():
+    error = error_of('"provider" == "Qwen"')
+    assert (error.kind, error.message) == ("type", "this comparison is the same for every model")
+    assert error.hint == "to compare the field, drop the quotes: `provider`"
+    assert error_of("healthy and 3 == 3").column == 13
