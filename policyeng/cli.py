@@ -374,21 +374,7 @@ def run_catalog(args: argparse.Namespace) -> int:
     catalog = _load(args)
     if args.info:
         return _print_catalog_info(catalog, args.json)
-    entries = catalog.entries
-    if args.where:
-        from . import syntax
-        from .engine import compile, unknown_value
-
-        policy = compile(args.where)
-        # model_name order, unless the policy says `order by`
-        entries = policy.rank(catalog) if policy.tree.order_by else policy.filter(catalog)
-        if not entries:
-            for clause in syntax.conjuncts(policy.tree):
-                hint = unknown_value(clause, catalog.entries)
-                if hint:
-                    print(f"policyeng: {hint}", file=sys.stderr)
-    if not (args.where and policy.tree.order_by):
-        entries = sorted(entries, key=lambda e: e["model_name"])
+    entries = _listed(args.where, catalog)
     if args.json:
         _print_json(entries)
         return EXIT_OK
@@ -408,6 +394,26 @@ def run_catalog(args: argparse.Namespace) -> int:
                                   shrink=((2,), (0,), (1,)))))
     print(f"{len(entries)} of {len(catalog)} models, catalog {catalog.source}", file=sys.stderr)
     return EXIT_OK
+
+
+def _listed(where: str | None, catalog) -> list[dict[str, Any]]:
+    """What `catalog` lists: the entries passing --where, ranked by its `order by` if it has
+    one, else in model_name order; an empty list names values no model has."""
+    by_name = lambda entry: entry["model_name"]  # noqa: E731
+    if not where:
+        return sorted(catalog.entries, key=by_name)
+    from . import syntax
+    from .engine import compile, unknown_value
+
+    policy = compile(where)
+    entries = policy.rank(catalog) if policy.tree.order_by else sorted(policy.filter(catalog),
+                                                                        key=by_name)
+    if not entries:
+        for clause in syntax.conjuncts(policy.tree):
+            hint = unknown_value(clause, catalog.entries)
+            if hint:
+                print(f"policyeng: {hint}", file=sys.stderr)
+    return entries
 
 
 def _print_catalog_info(catalog, as_json: bool) -> int:
