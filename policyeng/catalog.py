@@ -8,7 +8,6 @@ so one bad entry upstream never takes a deployment down and never goes unseen.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
@@ -259,6 +258,8 @@ def load_file(source: str, *, strict: bool = False) -> Catalog:
         body = path.read_bytes()
         mtime = path.stat().st_mtime
     except FileNotFoundError:
+        import difflib
+
         close = difflib.get_close_matches(source, ["builtin"], n=1, cutoff=0.75)
         guess = "; did you mean builtin?" if close and os.sep not in source else ""
         raise CatalogError(f"file not found{guess}", source=source, hint=SOURCES) from None

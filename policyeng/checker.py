@@ -7,8 +7,6 @@ pointing at the node, with a "did you mean" for near-miss field names.
 
 from __future__ import annotations
 
-import difflib
-
 from . import syntax as s
 from .errors import PolicyError
 
@@ -68,6 +66,13 @@ def _expect(types: _Types, node: s.Node, wanted: str, what: str) -> None:
         raise types.error(node, f"expected {what}, but this is a {kind}", kind="type", hint=hint)
 
 
+def close_fields(name: str) -> list[str]:
+    """The field name closest to a misspelt one (difflib is imported only for errors)."""
+    import difflib
+
+    return difflib.get_close_matches(name, FIELDS, n=1, cutoff=0.6)
+
+
 class _Types:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -82,7 +87,7 @@ class _Types:
     def field(self, node, name: str) -> str:
         kind = FIELDS.get(name)
         if kind is None:
-            close = difflib.get_close_matches(name, FIELDS, n=1, cutoff=0.6)
+            close = close_fields(name)
             message = f"unknown field '{name}'"
             if close:
                 message += f"; did you mean '{close[0]}'?"
@@ -150,7 +155,7 @@ class _Types:
         for side, other in ((node.left, node.right), (node.right, node.left)):
             if (isinstance(side, s.Field) and side.name not in FIELDS
                     and isinstance(other, s.Field) and FIELDS.get(other.name) == STRING
-                    and not difflib.get_close_matches(side.name, FIELDS, n=1, cutoff=0.6)):
+                    and not close_fields(side.name)):
                 raise self.error(side, f"unknown field '{side.name}'", kind="unknown-field",
                                  hint=f'to compare with the text {side.name}, quote it: '
                                       f'"{side.name}"')

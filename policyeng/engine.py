@@ -7,7 +7,6 @@ refresh or request at the cost of one list comprehension and one ``min``.
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -117,6 +116,8 @@ def unknown_value(node: s.Node, entries: list[dict[str, Any]], *,
     A typo in a tag or a category matches nothing rather than failing, so the
     no-match message says so, with the closest values the catalog does have.
     """
+    import difflib  # only when wording an error
+
     if isinstance(node, s.Supports):
         field, wanted = "supports", [node.tag]
         known = {tag for e in entries for tag in (e.get("supports") or ())}

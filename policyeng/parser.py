@@ -11,7 +11,6 @@ list of what could come next.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import re
 import threading
@@ -195,6 +194,8 @@ def _misspelt_keyword(text: str, token) -> tuple[int, int, str] | None:
     The word at fault is the unexpected one, or the word just before it (which
     the parser took for a field name): return its offset, length and a hint.
     """
+    import difflib  # only when wording an error
+
     candidates = []
     if token.type == "NAME":
         candidates.append((token.start_pos, str(token)))

@@ -25,7 +25,7 @@ def test_select_imports_no_file_network_or_table_code():
     code = (
         "import sys; from policyeng.cli import main; main(['select', 'healthy', "
         "'--catalog', 'builtin']); print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('yaml', 'httpx', 'platformdirs', 'filelock', 'jsonschema', 'lark') or m in "
+        "('yaml', 'httpx', 'platformdirs', 'filelock', 'jsonschema', 'lark', 'difflib') or m in "
         "('policyeng.policyfile', 'policyeng.render', 'policyeng.explain')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
