@@ -36,7 +36,6 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -74,7 +73,9 @@ class CacheEntry:
 
     @property
     def fetched_at_iso(self) -> str:
-        return datetime.fromtimestamp(self.fetched_at, timezone.utc).isoformat(timespec="seconds")
+        from .catalog import iso_time
+
+        return iso_time(self.fetched_at)
 
     def validators(self) -> dict[str, str]:
         """Conditional-request headers that let the server answer 304."""

@@ -268,7 +268,7 @@ def load_file(source: str, *, strict: bool = False) -> Catalog:
                            hint=SOURCES) from None
     except OSError as exc:
         raise CatalogError(f"cannot read: {exc.strerror}", source=source) from None
-    fetched_at = datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
+    fetched_at = iso_time(mtime)
     catalog = parse_catalog(body, source, strict=strict, fetched_at=fetched_at, remember=True,
                             warn=False)
     require_models(catalog)
@@ -310,6 +310,11 @@ def describe_age(seconds: float) -> str:
         hours, minutes = divmod(seconds // 60, 60)
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     return f"{seconds // 86400} days"
+
+
+def iso_time(timestamp: float) -> str:
+    """A fetch time as the catalog reports it: UTC, ISO 8601, to the second."""
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
 
 
 def age_of(fetched_at: str | None) -> float:

@@ -16,12 +16,18 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlunsplit
 
 from .cache import CacheEntry, CatalogCache
-from .catalog import Catalog, describe_age, parse_catalog, require_models, warn_skipped
+from .catalog import (
+    Catalog,
+    describe_age,
+    iso_time,
+    parse_catalog,
+    require_models,
+    warn_skipped,
+)
 from .errors import CatalogError, CatalogWarning
 from .fetch import FetchSettings, Progress, get, origin
 
@@ -76,7 +82,7 @@ def _fetch(source: str, entry: CacheEntry | None, cache: CatalogCache, strict: b
     if response.status != 200:
         raise CatalogError(f"HTTP {response.status} {response.reason}".rstrip(), source=source)
     now = time.time()
-    catalog = parse_catalog(response.body, source, strict=strict, fetched_at=_iso(now),
+    catalog = parse_catalog(response.body, source, strict=strict, fetched_at=iso_time(now),
                             remember=True, warn=False)
     require_models(catalog, "response holds")
     warn_skipped(catalog)  # only now: a rejected body must not flood stderr first
@@ -100,10 +106,6 @@ def _warn_stale(source: str, reason: str, entry: CacheEntry) -> None:
         CatalogWarning,
         stacklevel=4,
     )
-
-
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
 
 
 def live_list_url(catalog_url: str) -> str:
