@@ -240,8 +240,8 @@ def load_builtin(*, strict: bool = False) -> Catalog:
     """The snapshot bundled in the package, dated by its metadata."""
     meta = json.loads(BUILTIN_META_PATH.read_text(encoding="utf-8"))
     catalog = parse_catalog(BUILTIN_PATH.read_bytes(), "builtin", strict=strict,
-                            fetched_at=meta.get("date"), validated_sha256=meta["sha256"])
-    require_models(catalog)
+                            fetched_at=meta.get("date"), validated_sha256=meta["sha256"],
+                            require="holds")
     catalog.origin = "builtin"
     return catalog
 
@@ -270,9 +270,7 @@ def load_file(source: str, *, strict: bool = False) -> Catalog:
         raise CatalogError(f"cannot read: {exc.strerror}", source=source) from None
     fetched_at = iso_time(mtime)
     catalog = parse_catalog(body, source, strict=strict, fetched_at=fetched_at, remember=True,
-                            warn=False)
-    require_models(catalog)
-    warn_skipped(catalog)  # only now: a rejected file must not flood stderr first
+                            require="holds")
     catalog.origin = "file"
     return catalog
 
@@ -336,15 +334,16 @@ def parse_catalog(
     stale: bool = False,
     validated_sha256: str | None = None,
     remember: bool = False,
-    warn: bool = True,
+    require: str | None = None,
 ) -> Catalog:
     """Turn a response body into a Catalog: parse, validate each entry, derive fields.
 
     ``validated_sha256`` names a body already known to be entirely valid (the
     bundled snapshot, checked by the test suite), whose validation is skipped;
     ``remember=True`` reuses the validation of a body seen before (``memo``).
-    ``warn=False`` leaves the skipped-entry warnings to the caller (``warn_skipped``),
-    for a body that may yet be rejected as a whole.
+    ``require`` (how the error starts: ``"holds"``) makes a body with no usable
+    entry a ``CatalogError``, raised before any skipped-entry warning so that a
+    rejected body never floods stderr first.
     """
     digest = hashlib.sha256(body).hexdigest()
     try:
@@ -383,8 +382,9 @@ def parse_catalog(
     for entry in entries:
         derive(entry)
     catalog = Catalog(entries, source, digest, fetched_at, stale, skipped)
-    if warn:
-        warn_skipped(catalog, stacklevel=4)
+    if require is not None:
+        require_models(catalog, require)
+    warn_skipped(catalog, stacklevel=4)
     return catalog
 
 

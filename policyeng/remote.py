@@ -25,8 +25,6 @@ from .catalog import (
     describe_age,
     iso_time,
     parse_catalog,
-    require_models,
-    warn_skipped,
 )
 from .errors import CatalogError, CatalogWarning
 from .fetch import FetchSettings, Progress, get, origin
@@ -83,9 +81,7 @@ def _fetch(source: str, entry: CacheEntry | None, cache: CatalogCache, strict: b
         raise CatalogError(f"HTTP {response.status} {response.reason}".rstrip(), source=source)
     now = time.time()
     catalog = parse_catalog(response.body, source, strict=strict, fetched_at=iso_time(now),
-                            remember=True, warn=False)
-    require_models(catalog, "response holds")
-    warn_skipped(catalog)  # only now: a rejected body must not flood stderr first
+                            remember=True, require="response holds")
     cache.write(source, response.body, etag=response.headers.get("etag"),
                 last_modified=response.headers.get("last-modified"), fetched_at=now)
     catalog.origin = f"network (HTTP {response.status})"
