@@ -87,10 +87,13 @@ class Fetched:
     body: bytes
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def origin(url: str) -> tuple[str, str, int | None]:
     """(scheme, host, port) with the default port made explicit."""
     parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    port = parts.port or DEFAULT_PORTS.get(parts.scheme)
     return parts.scheme, (parts.hostname or "").lower(), port
 
 

@@ -27,7 +27,7 @@ from .catalog import (
     parse_catalog,
 )
 from .errors import CatalogError, CatalogWarning
-from .fetch import FetchSettings, Progress, get, origin
+from .fetch import DEFAULT_PORTS, FetchSettings, Progress, get, origin
 
 #: Freshness TTL: a cached catalog younger than this is used without a request.
 DEFAULT_MAX_AGE = 600.0
@@ -107,9 +107,8 @@ def _warn_stale(source: str, reason: str, entry: CacheEntry) -> None:
 def live_list_url(catalog_url: str) -> str:
     """``/v1/models`` on the catalog URL's own scheme, host and port."""
     scheme, host, port = origin(catalog_url)
-    default = {"http": 80, "https": 443}.get(scheme)
     netloc = f"[{host}]" if ":" in host else host
-    if port is not None and port != default:
+    if port is not None and port != DEFAULT_PORTS.get(scheme):
         netloc = f"{netloc}:{port}"
     return urlunsplit((scheme, netloc, "/v1/models", "", ""))
 
