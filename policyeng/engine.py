@@ -80,18 +80,17 @@ class Policy:
                 f"  {step['clause']:<40}  {step['entered']:>5} in  {step['dropped']:>5} dropped"
                 f"  {step['passed']:>5} left"
             )
-        emptied = next((i for i, s in enumerate(steps) if s["entered"] and not s["passed"]), None)
-        if emptied is not None:
-            step = steps[emptied]
+        from .explain import emptied_step, no_endpoint
+
+        step = emptied_step(steps)
+        if step is not None:
             lines.append(f"  `{step['clause']}` dropped the last {step['entered']}")
-            unknown = unknown_value(s.conjuncts(self.tree)[emptied], catalog.entries)
+            unknown = unknown_value(s.conjuncts(self.tree)[steps.index(step)], catalog.entries)
             if unknown:
                 lines.append(f"  {unknown}")
         matched = self.filter(catalog)
         if matched:  # every match lacks an endpoint, or select would have picked one
-            categories = ", ".join(sorted({str(e.get("category")) for e in matched}))
-            lines.append(f"  {len(matched)} matched, but none has an endpoint "
-                         f"(unknown category: {categories})")
+            lines.append(f"  {no_endpoint(f'{len(matched)} matched', matched)}")
         return NoMatch("\n".join(lines), funnel=steps, text=self.text)
 
     @cached_property

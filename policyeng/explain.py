@@ -69,13 +69,22 @@ def no_pick_reason(data: dict[str, Any]) -> str | None:
     if data["pick"] is not None:
         return None
     if data["passed"]:
-        categories = ", ".join(sorted({str(c["category"]) for c in data["candidates"]}))
-        return (f"{data['passed']} passed, but none has an endpoint "
-                f"(unknown category: {categories})")
-    emptied = next((s for s in data["funnel"] if s["entered"] and not s["passed"]), None)
+        return no_endpoint(f"{data['passed']} passed", data["candidates"])
+    emptied = emptied_step(data["funnel"])
     if emptied is None:
         return "the catalog is empty"
     return f"`{emptied['clause']}` dropped the last {emptied['entered']}"
+
+
+def emptied_step(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The funnel step that dropped the last models (None if none did)."""
+    return next((step for step in steps if step["entered"] and not step["passed"]), None)
+
+
+def no_endpoint(how_many: str, matched: list[dict[str, Any]]) -> str:
+    """Models matched, but every one is of a category with no endpoint."""
+    categories = ", ".join(sorted({str(e.get("category")) for e in matched}))
+    return f"{how_many}, but none has an endpoint (unknown category: {categories})"
 
 
 def explain_named(book: Any, name: str, catalog: Catalog, model: str | None = None
