@@ -16,7 +16,7 @@ from typing import Any
 from . import syntax as s
 from .catalog import Catalog, load_catalog
 from .checker import check, uses_live
-from .compiler import Compiled, compile_condition, compile_policy
+from .compiler import Compiled, compile_condition, compile_policy, compile_value
 from .errors import NoMatch, PolicyError
 from .parser import parse
 
@@ -92,6 +92,11 @@ class Policy:
         if matched:  # every match lacks an endpoint, or select would have picked one
             lines.append(f"  {no_endpoint(f'{len(matched)} matched', matched)}")
         return NoMatch("\n".join(lines), funnel=steps, text=self.text)
+
+    @cached_property
+    def key_values(self) -> list:
+        """One function per ranking key giving its value for an entry (None when missing)."""
+        return [compile_value(key.expr) for key in self.tree.order_by]
 
     @cached_property
     def clause_tests(self) -> list:

@@ -131,7 +131,7 @@ def candidates(
     policy: Policy, ranked: list[dict[str, Any]], pick: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
     """Ranked entries as rows: rank, name, endpoint (None if unknown), the ranking keys' values."""
-    keys = [compile_value(k.expr) for k in policy.tree.order_by]
+    keys = policy.key_values
     return [
         {
             "rank": rank,
@@ -241,8 +241,8 @@ def why_not(
         ranked = policy.rank(catalog)
         pick = next((e for e in ranked if "endpoint" in e), None)
     clauses = s.conjuncts(policy.tree)
-    for index, node in enumerate(clauses, 1):
-        if not compile_condition(node)(entry):
+    for index, (node, test) in enumerate(zip(clauses, policy.clause_tests), 1):
+        if not test(entry):
             failure = _failure(policy, node, entry)
             return {
                 "model_name": model,
@@ -257,7 +257,7 @@ def why_not(
         "model_name": model,
         "rank": rank,
         "of": len(ranked),
-        "keys": [_plain(compile_value(k.expr)(entry)) for k in policy.tree.order_by],
+        "keys": [_plain(value(entry)) for value in policy.key_values],
     }
     if "endpoint" not in entry:
         category = entry.get("category")
@@ -284,7 +284,7 @@ def _ahead_by(policy: Policy, entry: dict, ahead: list[dict]) -> list[dict[str, 
     mine = sort_key(entry)
     keys = list(policy.tree.order_by)
     names = [key_text(policy, k) for k in keys] + ["model_name (the final tie-break)"]
-    values = [compile_value(k.expr) for k in keys] + [lambda e: e["model_name"]]
+    values = [*policy.key_values, lambda e: e["model_name"]]
     groups: dict[int, list[dict]] = {}
     for other in ahead:
         theirs = sort_key(other)
