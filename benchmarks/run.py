@@ -682,7 +682,7 @@ def find_uncached(engine) -> tuple[Callable[[str], Any] | None, str]:
     """The engine's own uncached compile, if it exposes one (for an info row)."""
     import importlib
 
-    for modname in ("policyeng", "policyeng.engine", "policyeng.compiler"):
+    for modname in ("policyeng", "policyeng.engine", "policyeng.language.codegen"):
         try:
             mod = importlib.import_module(modname)
         except Exception:

@@ -5,7 +5,9 @@
     sel.model_name, sel.endpoint
 """
 
-from .catalog import Catalog, load_catalog
+from ._version import __version__ as __version__
+from .catalog.model import Catalog
+from .catalog.sources import load_catalog
 from .engine import Policy, Selection, compile, select
 from .errors import CatalogError, CatalogWarning, Error, NoMatch, PolicyError, PolicyFileError
 
@@ -14,6 +16,7 @@ __all__ = [
     "CatalogError",
     "CatalogWarning",
     "Error",
+    "FetchSettings",
     "NoMatch",
     "Policy",
     "PolicyBook",
@@ -25,13 +28,16 @@ __all__ = [
     "load_policies",
     "select",
 ]
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str):
     # Policy files (and YAML) load only when asked for: `policyeng select` never needs them.
     if name in ("PolicyBook", "load_policies"):
-        from . import policyfile
+        from .policies import book
 
-        return getattr(policyfile, name)
+        return getattr(book, name)
+    if name == "FetchSettings":  # only URL sources need it (and httpx behind it)
+        from .catalog.http import FetchSettings
+
+        return FetchSettings
     raise AttributeError(f"module 'policyeng' has no attribute {name!r}")

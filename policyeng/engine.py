@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
 
-from . import syntax as s
-from .catalog import Catalog, load_catalog
-from .checker import check, uses_live
-from .compiler import Compiled, compile_condition, compile_policy, compile_value
+from .catalog.model import Catalog
+from .catalog.sources import load_catalog
 from .errors import NoMatch, PolicyError
-from .parser import parse
+from .language import ast as s
+from .language.checker import check, uses_live
+from .language.codegen import Compiled, compile_condition, compile_policy, compile_value
+from .language.parser import parse
 
 CatalogLike = Catalog | Iterable[dict[str, Any]] | str | None
 
@@ -71,27 +72,9 @@ class Policy:
 
     def no_match(self, catalog: Catalog, *, name: str | None = None) -> NoMatch:
         """The error for an empty result, with how many models each top-level clause dropped."""
-        steps = funnel(self, catalog)
-        label = f"policy {name!r}" if name else "the policy"
-        models = f"{len(catalog)} model{'' if len(catalog) == 1 else 's'}"
-        lines = [f"no model matches {label} in catalog {catalog.source} ({models})"]
-        for step in steps:
-            lines.append(
-                f"  {step['clause']:<40}  {step['entered']:>5} in  {step['dropped']:>5} dropped"
-                f"  {step['passed']:>5} left"
-            )
-        from .explain import emptied_step, no_endpoint
+        from .diagnose import no_match
 
-        step = emptied_step(steps)
-        if step is not None:
-            lines.append(f"  `{step['clause']}` dropped the last {step['entered']}")
-            unknown = unknown_value(s.conjuncts(self.tree)[steps.index(step)], catalog.entries)
-            if unknown:
-                lines.append(f"  {unknown}")
-        matched = self.filter(catalog)
-        if matched:  # every match lacks an endpoint, or select would have picked one
-            lines.append(f"  {no_endpoint(f'{len(matched)} matched', matched)}")
-        return NoMatch("\n".join(lines), funnel=steps, text=self.text)
+        return no_match(self, catalog, name=name)
 
     @cached_property
     def key_values(self) -> list:
@@ -111,52 +94,6 @@ class Policy:
                 hint="pass --live (or load_catalog(..., live=True)) with FLEXAI_API_KEY set",
             )
         return catalog.entries
-
-
-def unknown_value(node: s.Node, entries: list[dict[str, Any]], *,
-                  any_missing: bool = False) -> str | None:
-    """For `supports chatt` or `category == "txt"`: no model has that value at all.
-
-    A typo in a tag or a category matches nothing rather than failing, so the
-    no-match message says so, with the closest values the catalog does have.
-    """
-    import difflib  # only when wording an error
-
-    if isinstance(node, s.Supports):
-        field, wanted = "supports", [node.tag]
-        known = {tag for e in entries for tag in (e.get("supports") or ())}
-    elif isinstance(node, (s.Compare, s.In)):
-        if isinstance(node, s.Compare) and node.op in ("==", "!="):
-            pairs = [(node.left, node.right), (node.right, node.left)]
-            operand, values = next(((f, [v]) for f, v in pairs if isinstance(f, s.Field)
-                                    and isinstance(v, s.String)), (None, []))
-        elif isinstance(node, s.In):
-            operand, values = node.operand, [v for v in node.values if isinstance(v, s.String)]
-        else:
-            return None
-        if not isinstance(operand, s.Field) or not values:
-            return None
-        field, wanted = operand.name, [v.value for v in values]
-        known = {e.get(field) for e in entries} - {None}
-    else:
-        return None
-    missing = [value for value in wanted if value not in known]
-    if not missing or (len(missing) < len(wanted) and not any_missing):
-        return None
-    value = missing[0]
-    close = difflib.get_close_matches(value, [str(k) for k in known], n=3, cutoff=0.6)
-    what = f"supports {value!r}" if field == "supports" else f"has {field} {value!r}"
-    if close:
-        return f"no model in the catalog {what}; did you mean {' or '.join(map(repr, close))}?"
-    return f"no model in the catalog {what}"
-
-
-def funnel(policy: Policy, catalog: Catalog) -> list[dict[str, Any]]:
-    """For each top-level clause: how many models entered, passed and were dropped."""
-    from .explain import clause_steps
-
-    return clause_steps(policy, s.conjuncts(policy.tree), catalog.entries, sequential=True,
-                        nested=False, tests=policy.clause_tests)
 
 
 @dataclass

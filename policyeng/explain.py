@@ -26,18 +26,16 @@ import difflib
 import math
 from typing import TYPE_CHECKING, Any
 
-from . import syntax as s
-from .compiler import compile_condition, compile_value
+from .diagnose import clause_steps, clause_text, emptied_step, no_endpoint
+from .language import ast as s
+from .language.codegen import compile_condition, compile_value
 
 if TYPE_CHECKING:
-    from .catalog import Catalog
+    from .catalog.model import Catalog
     from .engine import Policy
 
-#: How many dropped model names a funnel step lists.
-EXAMPLES = 3
 #: How many models ranked ahead of a model are named, per deciding key.
 AHEAD_EXAMPLES = 3
-
 
 def explain(policy: Policy, catalog: Catalog, model: str | None = None) -> dict[str, Any]:
     """The funnel, the ranked candidates and the pick; with ``model``, why it was (not) picked."""
@@ -74,17 +72,6 @@ def no_pick_reason(data: dict[str, Any]) -> str | None:
     if emptied is None:
         return "the catalog is empty"
     return f"`{emptied['clause']}` dropped the last {emptied['entered']}"
-
-
-def emptied_step(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The funnel step that dropped the last models (None if none did)."""
-    return next((step for step in steps if step["entered"] and not step["passed"]), None)
-
-
-def no_endpoint(how_many: str, matched: list[dict[str, Any]]) -> str:
-    """Models matched, but every one is of a category with no endpoint."""
-    categories = ", ".join(sorted({str(e.get("category")) for e in matched}))
-    return f"{how_many}, but none has an endpoint (unknown category: {categories})"
 
 
 def explain_named(book: Any, name: str, catalog: Catalog, model: str | None = None
@@ -145,71 +132,10 @@ def candidates(
     ]
 
 
-def clause_text(policy: Policy, node: s.Node) -> str:
-    """A clause as the user wrote it (or printed, when positions are unknown)."""
-    if node.span is not None:
-        return policy.text[node.span.start : node.span.end]
-    return s.to_text(node)
-
-
 def key_text(policy: Policy, key: s.OrderKey) -> str:
     """A ranking key as the user wrote it, with ``desc`` when it sorts downwards."""
 
     return clause_text(policy, key.expr) + (" desc" if key.descending else "")
-
-
-# --- the funnel -----------------------------------------------------------------------------
-
-
-def clause_steps(
-    policy: Policy,
-    nodes: tuple[s.Node, ...],
-    entries: list[dict],
-    *,
-    sequential: bool,
-    nested: bool = True,
-    tests: list | None = None,
-) -> list[dict[str, Any]]:
-    """Count each clause over ``entries``.
-
-    Under ``and`` (``sequential``) each clause sees only what the previous one
-    let through, like a funnel; under ``or`` every alternative sees the same
-    models, so its count says how many that alternative alone would keep.
-    ``nested=False`` leaves out the parts of ``or``/``not`` clauses (the short
-    funnel of a no-match error); ``tests`` are the clauses' compiled predicates
-    when the caller already has them.
-    """
-
-    steps = []
-    for node, test in zip(nodes, tests or [compile_condition(node) for node in nodes]):
-        passed, dropped = [], []
-        for entry in entries:
-            (passed if test(entry) else dropped).append(entry)
-        steps.append(
-            {
-                "clause": clause_text(policy, node),
-                "entered": len(entries),
-                "passed": len(passed),
-                "dropped": len(dropped),
-                "dropped_examples": [e["model_name"] for e in dropped[:EXAMPLES]],
-                "children": _children(policy, node, entries) if nested else [],
-            }
-        )
-        if sequential:
-            entries = passed
-    return steps
-
-
-def _children(policy: Policy, node: s.Node, entries: list[dict]) -> list[dict[str, Any]]:
-    if isinstance(node, s.Or):
-        return clause_steps(policy, node.operands, entries, sequential=False)
-    if isinstance(node, s.Not) and isinstance(node.operand, (s.And, s.Or, s.Not)):
-        return clause_steps(policy, (node.operand,), entries, sequential=False)
-    if isinstance(node, s.Not):
-        return []
-    if isinstance(node, s.And):  # nested (a top-level `and` is the funnel itself)
-        return clause_steps(policy, node.operands, entries, sequential=True)
-    return []
 
 
 # --- why not this model -----------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from catalog_server import with_etag
 from conftest import IMPORTED_FROM
 
-from policyeng.cache import CatalogCache, cache_dir
+from policyeng.catalog.response_cache import CatalogCache, cache_dir
 from policyeng.errors import CatalogWarning
 
 URL = "https://models.example/api/models"
@@ -84,7 +84,7 @@ def test_a_304_does_not_undo_a_concurrent_refresh(tmp_path):
 REFRESHER = """
 import sys, warnings
 from policyeng.catalog import load_catalog
-from policyeng.fetch import FetchSettings
+from policyeng.catalog.http import FetchSettings
 settings = FetchSettings(retries=0, connect_timeout=2, read_timeout=2)
 for _ in range(int(sys.argv[2])):
     load_catalog(sys.argv[1], max_age=0, settings=settings)

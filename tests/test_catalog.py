@@ -9,7 +9,8 @@ import pytest
 
 import policyeng
 from policyeng import CatalogError, CatalogWarning
-from policyeng.catalog import BUILTIN_PATH, Catalog, load_catalog
+from policyeng.catalog import Catalog, load_catalog
+from policyeng.catalog.sources import BUILTIN_PATH
 
 
 def test_builtin_snapshot_is_valid_and_covers_every_category():
@@ -134,7 +135,8 @@ def test_no_match_explains_when_matches_have_no_endpoint():
 
 def test_builtin_digest_names_a_body_that_validates_entry_by_entry():
     """load_catalog("builtin") trusts the recorded digest; this test is what earns it."""
-    from policyeng.catalog import BUILTIN_META_PATH, validate_entries
+    from policyeng.catalog.sources import BUILTIN_META_PATH
+    from policyeng.catalog.validation import validate_entries
 
     body = BUILTIN_PATH.read_bytes()
     meta = json.loads(BUILTIN_META_PATH.read_text())
@@ -145,7 +147,7 @@ def test_builtin_digest_names_a_body_that_validates_entry_by_entry():
 
 
 def test_a_changed_snapshot_is_validated_again(tmp_path):
-    from policyeng.catalog import parse_catalog
+    from policyeng.catalog.model import parse_catalog
 
     body = json.dumps([{"model_name": "bad", "input_per_mtok": -1}]).encode()
     with pytest.warns(CatalogWarning, match="'bad': input_per_mtok"):

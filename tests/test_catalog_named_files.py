@@ -90,7 +90,7 @@ def test_a_catalog_file_of_only_invalid_entries_exits_3_without_a_flood(write_ca
 
 
 def test_an_empty_builtin_is_a_catalog_error(monkeypatch, tmp_path):
-    import policyeng.catalog as catalog_module
+    import policyeng.catalog.sources as catalog_module
 
     (tmp_path / "builtin.json").write_text("[]")
     (tmp_path / "builtin.meta.json").write_text('{"date": "2026-11-20", "sha256": "0"}')
@@ -127,7 +127,7 @@ def test_a_source_that_names_nothing_usable_is_a_catalog_error(source, message):
 
 
 def test_url_schemes_are_case_insensitive():
-    from policyeng.catalog import is_url
+    from policyeng.catalog.sources import is_url
 
     assert is_url("HTTPS://tokens.flex.ai/api/models") and not is_url("models.json")
 

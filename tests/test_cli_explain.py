@@ -213,10 +213,10 @@ def test_explain_fits_a_narrow_terminal():
 def test_a_plain_select_does_not_import_the_table_code():
     _, _, timings = run("select", "healthy", env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert "policyeng.engine" in timings
-    assert "policyeng.render" not in timings
+    assert "policyeng.cli.tables" not in timings
     assert "policyeng.explain" not in timings
     _, _, timings = run("select", "healthy", "--top", "3", env={"PYTHONPROFILEIMPORTTIME": "1"})
-    assert "policyeng.render" in timings
+    assert "policyeng.cli.tables" in timings
 
 
 # --- named policies: the fallback chain ---------------------------------------------------

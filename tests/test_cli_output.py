@@ -64,7 +64,7 @@ def test_an_os_error_naming_a_file_is_not_taken_for_output(monkeypatch):
     def unreadable(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", "some/file")
 
-    monkeypatch.setattr("policyeng.cli.run_catalog", unreadable)
+    monkeypatch.setattr("policyeng.cli.catalog.run", unreadable)
     with pytest.raises(PermissionError):
         main(["catalog"])
 

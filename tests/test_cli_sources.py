@@ -16,7 +16,7 @@ import sys
 from catalog_server import reply, slowly, with_etag
 from conftest import AGE, IMPORTED_FROM
 
-from policyeng.progress import TerminalProgress
+from policyeng.cli.progress import TerminalProgress
 
 CATALOG = [
     {"model_name": "cheap-chat", "category": "text", "supports": ["chat"],

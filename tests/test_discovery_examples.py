@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import policyeng
-from policyeng.catalog import BUILTIN_PATH
+from policyeng.catalog.sources import BUILTIN_PATH
 
 DATA = Path(__file__).parent / "data"
 CATALOGS = [BUILTIN_PATH, DATA / "openrouter.json", DATA / "litellm-2026-07-sample.json"]

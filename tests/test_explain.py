@@ -9,7 +9,7 @@ import pytest
 
 import policyeng
 from policyeng.catalog import Catalog
-from policyeng.engine import funnel
+from policyeng.diagnose import funnel
 
 DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "litellm-2026-07-sample.json"  # every 10th entry of a real catalog

@@ -10,7 +10,8 @@ from conftest import IMPORTED_FROM
 import policyeng
 
 PUBLIC = {
-    "Catalog", "CatalogError", "CatalogWarning", "Error", "NoMatch", "Policy", "PolicyBook",
+    "Catalog", "CatalogError", "CatalogWarning", "Error",
+    "FetchSettings", "NoMatch", "Policy", "PolicyBook",
     "PolicyError", "PolicyFileError", "Selection", "compile", "load_catalog", "load_policies",
     "select",
 }
@@ -26,7 +27,7 @@ def test_select_imports_no_file_network_or_table_code():
         "import sys; from policyeng.cli import main; main(['select', 'healthy', "
         "'--catalog', 'builtin']); print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('yaml', 'httpx', 'platformdirs', 'filelock', 'jsonschema', 'lark', 'difflib') or m in "
-        "('policyeng.policyfile', 'policyeng.render', 'policyeng.explain')))"
+        "('policyeng.policies.book', 'policyeng.cli.tables', 'policyeng.explain')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={"PYTHONPATH": IMPORTED_FROM, "PATH": ""}, check=True)

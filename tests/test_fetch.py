@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from catalog_server import reply
 
+from policyeng.catalog.http import FetchSettings, _retry_after, get
 from policyeng.errors import CatalogError
-from policyeng.fetch import FetchSettings, _retry_after, get
 
 SETTINGS = FetchSettings(retries=4, backoff=0.5, backoff_max=3.0, retry_after_max=10.0,
                          deadline=60.0)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from policyeng import lock as lockmod
 from policyeng.errors import PolicyError
+from policyeng.policies import lock as lockmod
 
 BUILTIN = ROOT / "policyeng" / "data" / "builtin.json"
 

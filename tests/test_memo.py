@@ -29,7 +29,7 @@ def test_a_remembered_body_skips_validation_and_keeps_its_warnings(write_catalog
     def must_not_run(data):
         raise AssertionError("validated again")
 
-    monkeypatch.setattr("policyeng.memo.validate_entries", must_not_run)
+    monkeypatch.setattr("policyeng.catalog.validation.validate_entries", must_not_run)
     again, again_warnings = load_quietly(path)
     assert [e["model_name"] for e in again] == [e["model_name"] for e in first] == ["a", "b"]
     assert again.get("a")["category"] == "text" and again.get("a")["endpoint"]

@@ -6,7 +6,7 @@ import pytest
 
 import policyeng
 from policyeng import NoMatch, PolicyError, load_policies
-from policyeng.policyfile import check_book, expectation_failures
+from policyeng.policies.check import check_book, expectation_failures
 
 
 def entry(name: str, **fields) -> dict:
@@ -219,7 +219,8 @@ def test_explain_and_select_resolve_the_catalog_alike(write, tmp_path, monkeypat
 
 
 def test_check_book_loads_the_catalog_once(write, monkeypatch):
-    from policyeng import policyfile
+    from policyeng.policies import book as book_module
+    from policyeng.policies.check import check_book
 
     book = load_policies(write("two.yaml", """
         version: 1
@@ -228,7 +229,7 @@ def test_check_book_loads_the_catalog_once(write, monkeypatch):
           b: {where: supports embeddings}
     """))
     loads = []
-    real = policyfile.load_catalog
-    monkeypatch.setattr(policyfile, "load_catalog", lambda **kw: loads.append(kw) or real(**kw))
-    reports = policyfile.check_book(book)
+    real = book_module.load_catalog
+    monkeypatch.setattr(book_module, "load_catalog", lambda **kw: loads.append(kw) or real(**kw))
+    reports = check_book(book)
     assert len(loads) == 1 and [r.name for r in reports] == ["a", "b"]

@@ -18,10 +18,10 @@ from catalog_server import (
 )
 
 import policyeng
-from policyeng.cache import CatalogCache
 from policyeng.catalog import load_catalog
+from policyeng.catalog.http import FetchSettings
+from policyeng.catalog.response_cache import CatalogCache
 from policyeng.errors import CatalogError, CatalogWarning, PolicyError, UsageError
-from policyeng.fetch import FetchSettings
 
 
 def entry(name: str, price: float, **extra) -> dict:
@@ -285,7 +285,7 @@ def test_the_key_never_follows_a_redirect_to_another_port(server, other_server, 
 
 
 def test_the_key_is_never_sent_over_plain_http_off_this_machine():
-    from policyeng.fetch import get
+    from policyeng.catalog.http import get
 
     with pytest.raises(CatalogError) as raised:
         get("http://models.example/v1/models", settings=FAST, bearer="sk-test-secret")

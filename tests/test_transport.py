@@ -9,8 +9,8 @@ import trustme
 from catalog_server import ScriptedServer, reply
 
 from policyeng.catalog import load_catalog
+from policyeng.catalog.http import FetchSettings
 from policyeng.errors import CatalogError
-from policyeng.fetch import FetchSettings
 
 CATALOG = [{"model_name": "tls-chat", "category": "text", "supports": ["chat"]}]
 FAST = FetchSettings(connect_timeout=1, read_timeout=1, retries=2, backoff=0.01)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policyeng import PolicyError
-from policyeng.yamldoc import format_path, load_yaml
+from policyeng.policies.yamldoc import format_path, load_yaml
 
 
 def error_of(text: str) -> PolicyError:

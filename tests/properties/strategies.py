@@ -12,7 +12,7 @@ import math
 
 from hypothesis import strategies as st
 
-from policyeng import syntax as s
+from policyeng.language import ast as s
 
 NUMBER_FIELDS = ["context_window", "max_output", "input_per_mtok", "output_per_mtok"]
 STRING_FIELDS = ["model_name", "category", "provider", "health_status", "endpoint"]

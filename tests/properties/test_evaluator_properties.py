@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from strategies import catalogs, conditions, policies, reference_pick, reference_rank
 
 import policyeng
-from policyeng import syntax as s
 from policyeng.catalog import Catalog
+from policyeng.language import ast as s
 
 settings.register_profile(
     "policyeng", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -37,7 +37,7 @@ def where(condition: s.Node) -> policyeng.Policy:
 
 @given(policies)
 def test_printing_then_parsing_gives_the_same_tree(tree):
-    from policyeng.parser import parse
+    from policyeng.language.parser import parse
 
     assert parse(s.policy_to_text(tree)) == tree
 
@@ -96,7 +96,7 @@ def test_adding_a_conjunct_never_grows_the_result(a, b, raw):
 
 @given(policies, catalogs(min_size=1))
 def test_ranked_output_is_sorted_with_missing_keys_last(tree, raw):
-    from policyeng.compiler import compile_value
+    from policyeng.language.codegen import compile_value
 
     catalog = Catalog.from_entries(raw)
     ranked = compiled(tree).rank(catalog)

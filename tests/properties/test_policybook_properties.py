@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import policyeng
-from policyeng.policyfile import parse_policy_file
+from policyeng.policies.parsing import parse_policy_file
 
 ATOMS = [
     "healthy",

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policyeng.catalog import _fast_validator, _first_error, _validator
+from policyeng.catalog.validation import _fast_validator, _first_error, _validator
 
 FIELDS = ["model_name", "slug", "category", "context_window", "max_output", "input_per_mtok",
           "output_per_mtok", "supports", "pricing", "health_status", "extra"]

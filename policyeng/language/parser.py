@@ -1,9 +1,9 @@
-"""Policy text -> AST (``syntax.Policy``); the only module that knows lark exists.
+"""Policy text -> AST (``ast.Policy``); the only module that knows lark exists.
 
 Building lark's LALR tables from ``grammar.lark`` takes longer than a whole
 ``policyeng select`` should, so the tables are generated ahead of time with
 lark's standalone tool into ``_lark_standalone.py`` (regenerate with
-``python -m policyeng.build_parser`` after editing the grammar; a test checks
+``python -m policyeng.language.generate`` after editing the grammar; a test checks
 the two agree). Lark errors become ``PolicyError`` with a caret and a plain-words
 list of what could come next.
 """
@@ -16,9 +16,9 @@ import re
 import threading
 from pathlib import Path
 
-from . import syntax as s
-from .checker import FIELDS
-from .errors import PolicyError
+from ..errors import PolicyError
+from ..fields import FIELDS
+from . import ast as s
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 100
@@ -70,7 +70,7 @@ def grammar_digest() -> str:
 
 
 def parse(text: str) -> s.Policy:
-    """Parse policy text into a ``syntax.Policy``; raise ``PolicyError`` on any mistake."""
+    """Parse policy text into a ``ast.Policy``; raise ``PolicyError`` on any mistake."""
     if not isinstance(text, str):
         raise PolicyError(f"a policy is text, not {type(text).__name__}", kind="type")
     if len(text) > MAX_LENGTH:

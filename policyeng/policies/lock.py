@@ -20,10 +20,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .atomic import replace_file
-from .catalog import Catalog
-from .errors import PolicyError
-from .policyfile import PolicyReport
+from ..catalog.model import Catalog
+from ..errors import NoMatch, PolicyError
+from ..files import replace_file
+from .check import PolicyReport
 
 LOCK_VERSION = 1
 
@@ -32,8 +32,6 @@ def lock_data(reports: list[PolicyReport], catalog: Catalog) -> dict[str, Any]:
     """The lock for resolved policies (a policy that resolves to nothing cannot be locked)."""
     unresolved = [r.name for r in reports if r.selection is None]
     if unresolved:
-        from .errors import NoMatch
-
         raise NoMatch(
             "cannot lock: " + ", ".join(repr(n) for n in unresolved)
             + f" resolve{'s' if len(unresolved) == 1 else ''} to no model in catalog "

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import PolicyError, line_column
+from ..errors import PolicyError, PolicyFileError, line_column
 
 Path = tuple[str | int, ...]
 
@@ -153,8 +153,6 @@ def load_yaml(text: str, source: str) -> YamlDocument:
         raise PolicyError("the file is nested too deeply to be a policy file", kind="limit",
                           source=source) from None
     if builder.errors:
-        from .errors import PolicyFileError
-
         raise builder.errors[0] if len(builder.errors) == 1 else PolicyFileError(builder.errors)
     return document
 

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import syntax as s
-from .checker import BOOLEAN, NUMBER, STRING
+from ..fields import BOOLEAN, NUMBER, STRING
+from . import ast as s
 
 #: Fields the catalog loader guarantees on every entry, read without a guard.
 ALWAYS_PRESENT = frozenset({"model_name", "healthy", "live"})

@@ -19,15 +19,11 @@ import warnings
 from typing import Any
 from urllib.parse import urlunsplit
 
-from .cache import CacheEntry, CatalogCache
-from .catalog import (
-    Catalog,
-    describe_age,
-    iso_time,
-    parse_catalog,
-)
-from .errors import CatalogError, CatalogWarning
-from .fetch import DEFAULT_PORTS, FetchSettings, Progress, get, origin
+from ..errors import CatalogError, CatalogWarning
+from .http import DEFAULT_PORTS, FetchSettings, Progress, get, origin
+from .model import Catalog, parse_catalog
+from .response_cache import CacheEntry, CatalogCache
+from .times import describe_age, iso_time
 
 #: Freshness TTL: a cached catalog younger than this is used without a request.
 DEFAULT_MAX_AGE = 600.0

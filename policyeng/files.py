@@ -1,4 +1,4 @@
-"""Replacing a file so that a reader sees the old content or the new, never half.
+"""Files policyeng writes: replaced atomically, so a reader sees the old content or the new.
 
 The cache, the validation memo and the lock file all need it: write a
 temporary file beside the target, flush it to disk, rename it over the target

@@ -1,4 +1,4 @@
-"""Fields and types: what a policy may say about a catalog entry.
+"""Type-checking a parsed policy against the entry fields (``policyeng.fields``).
 
 Runs after parsing and before compiling, so the compiled code can assume every
 field exists and every operation is well-typed; mistakes are ``PolicyError``s
@@ -7,31 +7,9 @@ pointing at the node, with a "did you mean" for near-miss field names.
 
 from __future__ import annotations
 
-from . import syntax as s
-from .errors import PolicyError
-
-NUMBER, STRING, BOOLEAN, LIST = "number", "string", "boolean", "list"
-
-#: Every field a policy can name, with its type. ``endpoint``, ``healthy`` and
-#: ``live`` are derived by the catalog loader; the rest come from the entry.
-FIELDS: dict[str, str] = {
-    "model_name": STRING,
-    "slug": STRING,
-    "display_name": STRING,
-    "description": STRING,
-    "category": STRING,
-    "provider": STRING,
-    "health_status": STRING,
-    "endpoint": STRING,
-    "context_window": NUMBER,
-    "max_output": NUMBER,
-    "input_per_mtok": NUMBER,
-    "output_per_mtok": NUMBER,
-    "healthy": BOOLEAN,
-    "live": BOOLEAN,
-    "supports": LIST,
-    "pricing": LIST,
-}
+from ..errors import PolicyError
+from ..fields import BOOLEAN, FIELDS, LIST, NUMBER, STRING
+from . import ast as s
 
 
 def check(policy: s.Policy, text: str) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ is also an opaque database where we want one inspectable file per URL, and
 its freshness comes from the server's ``Cache-Control`` where we want our own
 TTL and a stale-if-error fall-back with the entry's age. What we need of RFC
 9111 is one conditional GET per URL (``If-None-Match`` / ``If-Modified-Since``,
-304 reuses the body), which is a few lines in ``remote.py``.
+304 reuses the body), which is a few lines in ``url.py``.
 
 File format: one line of JSON metadata, then the body bytes as received. A
 write goes to a temporary file in the same directory and is renamed over the
@@ -39,8 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .atomic import replace_file
-from .errors import CatalogWarning
+from ..errors import CatalogWarning
+from ..files import replace_file
+from .times import iso_time
 
 FORMAT_VERSION = 1
 LOCK_TIMEOUT = 10.0
@@ -73,8 +74,6 @@ class CacheEntry:
 
     @property
     def fetched_at_iso(self) -> str:
-        from .catalog import iso_time
-
         return iso_time(self.fetched_at)
 
     def validators(self) -> dict[str, str]:

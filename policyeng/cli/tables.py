@@ -21,9 +21,9 @@ import shutil
 from collections.abc import Sequence
 from typing import IO, Any
 
-from .errors import text_width
-from .explain import _show as show_value
-from .explain import no_pick_reason
+from ..errors import text_width
+from ..explain import _show as show_value
+from ..explain import no_pick_reason
 
 #: ANSI SGR codes of the few styles used.
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}

@@ -37,7 +37,8 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
-from .errors import CatalogError
+from .._version import __version__
+from ..errors import CatalogError
 
 if TYPE_CHECKING:
     import httpx
@@ -144,8 +145,6 @@ def _get(
 ) -> Fetched:
     """``get`` itself: the attempts, the back-off between them, the deadline."""
     import httpx  # only when a URL is fetched
-
-    from . import __version__
 
     start = clock()
     deadline = start + settings.deadline

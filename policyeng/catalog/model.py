@@ -1,0 +1,192 @@
+"""A catalog as policyeng holds it: validated entries, their derived fields, provenance.
+
+Every stage after loading sees the same shape: a ``Catalog`` of entry dicts,
+each with a derived ``endpoint`` (when its category is known) and ``healthy``,
+plus where the catalog came from (source, sha256, fetch time, staleness).
+``parse_catalog`` is the one way a response body becomes a ``Catalog``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import CatalogError, CatalogWarning
+from .validation import Skipped, validate_entries, validate_remembered
+
+#: category -> endpoint, from the provider's model discovery page.
+ENDPOINTS = {
+    "text": "/v1/chat/completions",
+    "code": "/v1/chat/completions",
+    "reasoning": "/v1/chat/completions",
+    "multimodal": "/v1/chat/completions",
+    "vision": "/v1/chat/completions",
+    "embedding": "/v1/embeddings",
+    "image": "/v1/images/generations",
+    "video": "/v1/videos/generations",
+    "audio": "/v1/audio/speech",
+}
+TRANSCRIPTION_ENDPOINT = "/v1/audio/transcriptions"
+
+
+@dataclass(repr=False)
+class Catalog:
+    """Validated entries (dicts, with derived ``endpoint``/``healthy``) and their provenance."""
+
+    entries: list[dict[str, Any]]
+    source: str
+    sha256: str
+    fetched_at: str | None = None
+    stale: bool = False
+    skipped: list[Skipped] = field(default_factory=list)
+    live_known: bool = False
+    #: how this copy was had: "builtin", "file", "network (HTTP 200)", "cache (fresh)", ...
+    origin: str = ""
+    _by_name: dict[str, dict] | None = field(default=None, repr=False, compare=False)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __repr__(self) -> str:
+        # Short: a catalog holds hundreds of entries, and a REPL or a log shows the repr.
+        return (f"<Catalog {self.source!r}: {len(self.entries)} entries, "
+                f"{len(self.skipped)} skipped, sha256 {self.sha256[:12]}>")
+
+    def get(self, model_name: str) -> dict[str, Any] | None:
+        """The entry with this ``model_name``, or None."""
+        if self._by_name is None:
+            self._by_name = {e["model_name"]: e for e in self.entries}
+        return self._by_name.get(model_name)
+
+    def info(self) -> dict[str, Any]:
+        """Provenance as it appears in ``--json`` output."""
+        return {
+            "source": self.source,
+            "sha256": self.sha256,
+            "fetched_at": self.fetched_at,
+            "stale": self.stale,
+        }
+
+    @classmethod
+    def from_entries(
+        cls, entries: Iterable[dict[str, Any]], source: str = "<memory>", *, strict: bool = False
+    ) -> Catalog:
+        """Validate and derive in-memory entries (copied: the caller's dicts stay untouched)."""
+        body = json.dumps(list(entries), sort_keys=True).encode()
+        return parse_catalog(body, source, strict=strict)
+
+
+def endpoint_for(entry: dict[str, Any]) -> str | None:
+    """The endpoint a model is called through, or None for an unknown category."""
+    category = entry.get("category")
+    if category == "audio" and "audio_transcription" in (entry.get("supports") or ()):
+        return TRANSCRIPTION_ENDPOINT
+    return ENDPOINTS.get(category) if isinstance(category, str) else None
+
+
+def require_models(catalog: Catalog, what: str = "holds") -> None:
+    """A source with no usable entry is unusable (exit 3), not a policy matching nothing.
+
+    Checked where a catalog is read from its source, not in ``parse_catalog``: a
+    program may build an empty catalog in memory on purpose.
+    """
+    if catalog.entries:
+        return
+    if not catalog.skipped:
+        raise CatalogError(f"{what} no models", source=catalog.source)
+    raise CatalogError(f"{what} no valid model entries ({len(catalog.skipped)} invalid)",
+                       source=catalog.source,
+                       hint="--strict (strict=True) lists why each entry is invalid")
+
+
+def apply_live(catalog: Catalog, live_ids: set[str]) -> None:
+    """Set ``live`` on every entry (listed by ``/v1/models`` or not); mark it known."""
+    for entry in catalog.entries:
+        entry["live"] = entry["model_name"] in live_ids
+    catalog.live_known = True
+
+
+def parse_catalog(
+    body: bytes,
+    source: str,
+    *,
+    strict: bool = False,
+    fetched_at: str | None = None,
+    stale: bool = False,
+    validated_sha256: str | None = None,
+    remember: bool = False,
+    require: str | None = None,
+) -> Catalog:
+    """Turn a response body into a Catalog: parse, validate each entry, derive fields.
+
+    ``validated_sha256`` names a body already known to be entirely valid (the
+    bundled snapshot, checked by the test suite), whose validation is skipped;
+    ``remember=True`` reuses the validation of a body seen before (``memo``).
+    ``require`` (how the error starts: ``"holds"``) makes a body with no usable
+    entry a ``CatalogError``, raised before any skipped-entry warning so that a
+    rejected body never floods stderr first.
+    """
+    digest = hashlib.sha256(body).hexdigest()
+    try:
+        data = json.loads(body)
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"is not UTF-8 text (byte {exc.start})", source=source) from None
+    except json.JSONDecodeError as exc:
+        raise CatalogError(
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
+        ) from None
+    except RecursionError:
+        raise CatalogError("is nested too deeply to be a catalog", source=source) from None
+    if not isinstance(data, list):
+        kind = type(data).__name__ if not isinstance(data, dict) else "JSON object"
+        raise CatalogError(
+            f"expected a JSON array of models (the /api/models shape), got a {kind}",
+            source=source,
+        )
+    if digest == validated_sha256:
+        entries, skipped = data, []
+    elif remember:
+        entries, skipped = validate_remembered(data, digest)
+    else:
+        entries, skipped = validate_entries(data)
+    if skipped and strict:
+        shown = "\n  ".join(str(s) for s in skipped[:20])
+        more = f"\n  ... and {len(skipped) - 20} more" if len(skipped) > 20 else ""
+        raise CatalogError(
+            f"{len(skipped)} invalid entr{'y' if len(skipped) == 1 else 'ies'} "
+            f"(strict mode):\n  {shown}{more}",
+            source=source,
+            hint="fix the source, or drop --strict (strict=False) to skip them with a warning",
+        )
+    for entry in entries:
+        derive(entry)
+    catalog = Catalog(entries, source, digest, fetched_at, stale, skipped)
+    if require is not None:
+        require_models(catalog, require)
+    warn_skipped(catalog, stacklevel=4)
+    return catalog
+
+
+def warn_skipped(catalog: Catalog, stacklevel: int = 3) -> None:
+    """One ``CatalogWarning`` per skipped entry."""
+    for problem in catalog.skipped:
+        warnings.warn(f"catalog {catalog.source}: skipped {problem}", CatalogWarning,
+                      stacklevel=stacklevel)
+
+
+def derive(entry: dict[str, Any]) -> None:
+    """Add ``endpoint`` (when the category is known) and ``healthy`` to an entry, in place."""
+    endpoint = endpoint_for(entry)
+    if endpoint is None:
+        entry.pop("endpoint", None)
+    else:
+        entry["endpoint"] = endpoint
+    entry["healthy"] = entry.get("health_status") == "healthy"
+

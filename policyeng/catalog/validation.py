@@ -1,0 +1,167 @@
+"""Entry validation against ``schemas/catalog.schema.json``, remembered per body.
+
+An invalid entry is skipped with a reason (``Skipped``) rather than failing
+the load, so one bad entry upstream never takes a deployment down. Validating
+every entry is the largest cost of loading a large catalog, and a deployment
+or CI job loads the same body again and again; the outcome depends only on
+the body and the schema, so it is remembered under ``sha256(body) +
+sha256(schema)`` in the catalog cache directory (a small ``*.validated``
+file). The memo is an optimisation only: when it cannot be read or written,
+validation simply runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..fields import FIELDS, NUMBER
+from ..files import replace_file
+
+PACKAGE_DIR = Path(__file__).parent.parent
+
+@dataclass(frozen=True)
+class Skipped:
+    """An entry left out of the catalog, and why."""
+
+    index: int
+    model_name: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        name = f" {self.model_name!r}" if self.model_name else ""
+        return f"entry [{self.index}]{name}: {self.reason}"
+
+
+def validate_entries(data: list[Any]) -> tuple[list[dict[str, Any]], list[Skipped]]:
+    """Keep the valid entries, first of each ``model_name``; report the rest.
+
+    Every entry goes through a compiled validator (fastjsonschema, about as fast
+    as parsing the JSON); only an entry it rejects is validated again with
+    ``jsonschema``, whose messages say exactly what is wrong and where.
+    """
+    is_valid = _fast_validator()
+    entries: list[dict[str, Any]] = []
+    skipped: list[Skipped] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(data):
+        error = None if is_valid(entry) else _first_error(_validator(), entry)
+        name = entry.get("model_name") if isinstance(entry, dict) else None
+        name = name if isinstance(name, str) else None
+        if error is not None:
+            skipped.append(Skipped(index, name, error))
+            continue
+        if name in seen:
+            skipped.append(Skipped(index, name, f"duplicate model_name; kept entry [{seen[name]}]"))
+            continue
+        seen[name] = index
+        entries.append(entry)
+    return entries, skipped
+
+
+NUMBER_FIELDS = tuple(name for name, kind in FIELDS.items() if kind == NUMBER)
+
+
+def _first_error(validator, entry: Any) -> str | None:
+    """The clearest reason an entry is invalid, or None if it is valid."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(validator.iter_errors(entry))
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path)
+        return f"{where}: {error.message}" if where else error.message
+    return _non_finite(entry)
+
+
+def _non_finite(entry: dict[str, Any]) -> str | None:
+    # JSON Schema cannot say "not NaN" (NaN passes minimum and maximum).
+    for name in NUMBER_FIELDS:
+        number = entry.get(name)
+        if number is not None and number != number:
+            return f"{name}: NaN is not a finite number"
+    return None
+
+
+def schema_path(name: str) -> Path:
+    """A bundled JSON Schema: inside the installed package, or in the source checkout."""
+    for candidate in (PACKAGE_DIR / "schemas" / name, PACKAGE_DIR.parent / "schemas" / name):
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(f"schema {name} is not installed")
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    return json.loads(schema_path(name).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _fast_validator():
+    """A predicate that accepts exactly the entries the JSON Schema (and finiteness) accept."""
+    import fastjsonschema
+
+    validate = fastjsonschema.compile(load_schema("catalog.schema.json"))
+    invalid = fastjsonschema.JsonSchemaException
+
+    def is_valid(entry: Any) -> bool:
+        try:
+            validate(entry)
+        except invalid:
+            return False
+        return _non_finite(entry) is None
+
+    return is_valid
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load_schema("catalog.schema.json"))
+
+
+
+def validate_remembered(data: list[Any], digest: str) -> tuple[list[Any], list[Skipped]]:
+    """``validate_entries(data)``, answered from the memo when this body was seen before."""
+    from .response_cache import cache_dir
+
+    path = cache_dir() / f"{_key(digest)}.validated"
+    skipped = _recall(path, len(data))
+    if skipped is not None:
+        dropped = {problem.index for problem in skipped}
+        return [e for i, e in enumerate(data) if i not in dropped], skipped
+    entries, skipped = validate_entries(data)
+    _remember(path, len(data), skipped)
+    return entries, skipped
+
+
+@cache
+def _schema_digest() -> str:
+    return hashlib.sha256(schema_path("catalog.schema.json").read_bytes()).hexdigest()
+
+
+def _key(digest: str) -> str:
+    return hashlib.sha256(f"{digest}:{_schema_digest()}".encode()).hexdigest()
+
+
+def _recall(path: Path, count: int) -> list[Skipped] | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record["entries"] != count:
+            return None
+        return [Skipped(index, name, reason) for index, name, reason in record["skipped"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _remember(path: Path, count: int, skipped: list[Skipped]) -> None:
+    record = {"entries": count, "skipped": [[s.index, s.model_name, s.reason] for s in skipped]}
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        replace_file(path, json.dumps(record).encode())
+

@@ -1,0 +1,94 @@
+"""What every command shares: the catalog options, loading what they name, printing JSON.
+
+Exit codes, for every command: 0 done; 1 a policy resolved to nothing, a
+``check`` expectation failed or a pick drifted; 2 bad usage, policy or file;
+3 the catalog is unusable (``CatalogError.exit_code``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+EXIT_OK, EXIT_NO_MATCH, EXIT_USAGE = 0, 1, 2
+DEFAULT_LOCK = "policies.lock"
+
+
+def add_catalog_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--catalog", metavar="SRC", default=None,
+                        help="builtin, a JSON file or an http(s) URL (default: $POLICYENG_CATALOG,"
+                             " else the live URL, its cache, then builtin)")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail on any invalid catalog entry instead of skipping it")
+    parser.add_argument("--offline", action="store_true",
+                        help="never touch the network: a URL is served from its cache")
+    parser.add_argument("--no-fallback", action="store_true",
+                        help="exit 3 if the source is unreachable or invalid (no cache or builtin)")
+    parser.add_argument("--live", action="store_true",
+                        help="also read GET /v1/models (key: $FLEXAI_API_KEY) to know `live`")
+    parser.add_argument("--max-age", type=seconds, metavar="SECONDS", default=None,
+                        help="use a cached catalog younger than this without asking (default 600)")
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be a finite number of seconds, 0 or more")
+    return value
+
+
+def load_catalog_for(args: argparse.Namespace, default: str | None = None):
+    """The catalog the options name; ``default`` is a policy file's ``catalog:``."""
+    from ..catalog.sources import load_catalog
+    from .progress import TerminalProgress
+
+    option = vars(args).get
+    return load_catalog(option("catalog"), strict=option("strict", False),
+                        live=option("live", False), offline=True if option("offline") else None,
+                        fallback=not option("no_fallback", False),
+                        refresh=option("refresh", False), max_age=option("max_age"),
+                        default=default, progress=TerminalProgress.for_terminal())
+
+
+def load_catalog_for_book(args: argparse.Namespace, policies):
+    """--catalog, else $POLICYENG_CATALOG, else the one `catalog:` the files name, else
+    the default chain."""
+    from ..policies.book import named_catalog
+
+    if args.catalog or os.environ.get("POLICYENG_CATALOG"):
+        return load_catalog_for(args)
+    return load_catalog_for(args, default=named_catalog(list(policies)))
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def shell_quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """``1 model``, ``2 models``, ``1 policy``, ``3 policies``."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"

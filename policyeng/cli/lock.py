@@ -1,0 +1,40 @@
+"""``policyeng lock FILE_OR_DIR...``: record each policy's pick in ``policies.lock``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .check import load_book
+from .common import DEFAULT_LOCK, EXIT_OK, add_catalog_options, load_catalog_for_book, plural
+
+
+def add_parser(commands) -> None:
+    lock = commands.add_parser(
+        "lock", help="record the model each policy picks",
+        description="Resolve every policy and write the picks and the catalog's sha256 to a "
+                    "lock file, for `policyeng check --locked`.",
+    )
+    lock.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    add_catalog_options(lock)
+    lock.add_argument("-o", "--output", metavar="PATH", default=DEFAULT_LOCK,
+                      help="where to write the lock, - for stdout (default: ./policies.lock)")
+    lock.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..policies.check import check_book
+    from ..policies.lock import describe, lock_data, write_lock
+
+    book = load_book(args)
+    catalog = load_catalog_for_book(args, list(book))
+    reports = check_book(book, catalog)
+    write_lock(args.output, lock_data(reports, catalog))
+    said = sys.stderr if args.output == "-" else sys.stdout  # `-o -`: stdout is the lock
+    width = max(len(r.name) for r in reports)
+    for r in reports:
+        print(f"{r.name:<{width}}  {describe(r.pick)}", file=said)
+    where = "stdout" if args.output == "-" else args.output
+    print(f"locked {plural(len(reports), 'policy', 'policies')} in {where} "
+          f"(catalog {catalog.source}, sha256 {catalog.sha256[:12]}...)", file=said)
+    return EXIT_OK

@@ -1,0 +1,31 @@
+"""The fields of a catalog entry and their types: what a policy may say about a model.
+
+The catalog derives some of them (``endpoint``, ``healthy``, ``live``) and the
+language type-checks policies against all of them, so the table lives here,
+below both, and neither needs the other.
+"""
+
+from __future__ import annotations
+
+NUMBER, STRING, BOOLEAN, LIST = "number", "string", "boolean", "list"
+
+#: Every field a policy can name, with its type. ``endpoint``, ``healthy`` and
+#: ``live`` are derived by the catalog loader; the rest come from the entry.
+FIELDS: dict[str, str] = {
+    "model_name": STRING,
+    "slug": STRING,
+    "display_name": STRING,
+    "description": STRING,
+    "category": STRING,
+    "provider": STRING,
+    "health_status": STRING,
+    "endpoint": STRING,
+    "context_window": NUMBER,
+    "max_output": NUMBER,
+    "input_per_mtok": NUMBER,
+    "output_per_mtok": NUMBER,
+    "healthy": BOOLEAN,
+    "live": BOOLEAN,
+    "supports": LIST,
+    "pricing": LIST,
+}

@@ -1,0 +1,1 @@
+"""Policy files: YAML with positions, ``PolicyBook``, ``check``, ``lock``, report formats."""

@@ -1,0 +1,71 @@
+"""``check --format junit``: JUnit XML for CI test-report viewers."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from ...errors import PolicyError
+from ..check import PolicyReport
+from ..lock import describe
+from . import load_errors
+
+
+def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = None) -> str:
+    """One testsuite per file, one testcase per policy."""
+    by_file: dict[str, list[PolicyReport]] = {}
+    for report in reports:
+        by_file.setdefault(report.file, []).append(report)
+    root = _root(tests=len(reports), failures=sum(1 for r in reports if not r.passed))
+    for file, group in by_file.items():
+        suite = _suite(root, file, tests=len(group),
+                       failures=sum(1 for r in group if not r.passed))
+        ET.SubElement(ET.SubElement(suite, "properties"), "property", name="catalog",
+                      value=f"{catalog.source} sha256:{catalog.sha256}")
+        for report in group:
+            case = _case(suite, file, report.name, report.line)
+            if report.passed:
+                out = [describe(report.pick), *(f"warning: {w}" for w in report.warnings)]
+                ET.SubElement(case, "system-out").text = "\n".join(out)
+            else:
+                failure = ET.SubElement(case, "failure", message=report.failures[0],
+                                        type="policy")
+                failure.text = "\n".join(report.failures)
+    return _xml(root)
+
+
+def render_load_errors(error: PolicyError) -> str:
+    """One testcase per file that failed to load, marked ``<error>``."""
+    by_file: dict[str, list[PolicyError]] = {}
+    for e in load_errors(error):
+        by_file.setdefault(e.source, []).append(e)
+    root = _root(tests=len(by_file), errors=len(by_file))
+    suite = _suite(root, "load policy files", tests=len(by_file), errors=len(by_file))
+    for file, errors in by_file.items():
+        first = errors[0]
+        case = _case(suite, file, file, first.line)
+        failed = ET.SubElement(case, "error", type=first.kind,
+                               message=f"{first.location}: {first.message}")
+        failed.text = "\n".join(str(e) for e in errors)
+    return _xml(root)
+
+
+def _root(*, tests: int, failures: int = 0, errors: int = 0) -> ET.Element:
+    return ET.Element("testsuites", name="policyeng check", tests=str(tests),
+                      failures=str(failures), errors=str(errors))
+
+
+def _suite(root: ET.Element, name: str, *, tests: int, failures: int = 0,
+           errors: int = 0) -> ET.Element:
+    return ET.SubElement(root, "testsuite", name=name, tests=str(tests),
+                         failures=str(failures), errors=str(errors), skipped="0")
+
+
+def _case(suite: ET.Element, file: str, name: str, line: int | None) -> ET.Element:
+    where = {"line": str(line)} if line is not None else {}
+    return ET.SubElement(suite, "testcase", classname=file, name=name, file=file, **where)
+
+
+def _xml(root: ET.Element) -> str:
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
