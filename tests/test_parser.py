@@ -76,6 +76,26 @@ def test_positions_are_kept_and_ignored_by_equality():
     assert tree == where("healthy and output_per_mtok<1")
 
 
+def test_nodes_are_values_hashed_and_printed_without_their_position():
+    first, second = where("(x + 1) > 2"), where("x+1 > 2")
+    assert first.left.span != second.left.span  # the parentheses widen the span
+    assert first == second and hash(first) == hash(second)
+    assert len({first, second, where("x + 1 > 3")}) == 2
+    assert s.Number(1) != s.String("1")
+    assert repr(first) == ("Compare(op='>', left=Arithmetic(op='+', left=Field(name='x'), "
+                           "right=Number(value=1)), right=Number(value=2))")
+    assert s.In(s.Field("x"), (s.Number(1),), span=None) == s.In(s.Field("x"), (s.Number(1),))
+
+
+def test_nodes_are_immutable_and_replace_makes_a_changed_copy():
+    node = where("healthy")
+    with pytest.raises(AttributeError):
+        node.name = "live"
+    moved = s.replace(node, span=s.Span(2, 1, 5, 12))
+    assert moved == node and moved.span.line == 2 and node.span.line == 1
+    assert s.replace(node, name="live") == s.Field("live")
+
+
 def test_comments_are_ignored():
     assert where("healthy # only healthy ones\n and supports chat") == where(
         "healthy and supports chat")

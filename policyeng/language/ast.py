@@ -1,117 +1,238 @@
-"""The policy AST: frozen dataclasses, shared by every stage after the parser.
+"""The policy AST: immutable plain classes, shared by every stage after the parser.
 
 Positions are kept on every node for error carets but excluded from equality,
-so ``parse(to_text(tree)) == tree`` holds whatever the spacing was.
+so ``parse(to_text(tree)) == tree`` holds whatever the spacing was. The nodes
+are written out by hand rather than as dataclasses: every ``policyeng select``
+imports this module, and generating its seventeen frozen dataclasses cost more than
+the rest of the start-up's own code.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+_set = object.__setattr__
 
 
-@dataclass(frozen=True)
-class Span:
+class _Node:
+    """Value semantics: equal and hashed by every field but ``span``.
+
+    A node's fields are its annotated attributes, in the order they are declared
+    (the constructor's order); ``__slots__`` only stores them.
+    """
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+    _compared: tuple[str, ...] = ()
+
+    def __init_subclass__(cls) -> None:
+        cls._fields = tuple(cls.__annotations__)  # this class's own, in order
+        cls._compared = tuple(name for name in cls._fields if name != "span")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple:
+        return tuple(getattr(self, name) for name in self._compared)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._compared)
+        return f"{self.__class__.__qualname__}({shown})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: policy nodes are immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: policy nodes are immutable")
+
+    def __reduce__(self) -> tuple:
+        return self.__class__, tuple(getattr(self, name) for name in self._fields)
+
+
+def replace(node: _Node, **changes: object) -> _Node:
+    """A copy of ``node`` with some fields changed, e.g. ``replace(node, span=wider)``."""
+    values: dict[str, object] = {name: getattr(node, name) for name in node._fields}
+    values.update(changes)
+    return node.__class__(**values)
+
+
+class Span(_Node):
     """Where a node stands in the policy text (1-based line and column)."""
 
+    __slots__ = ("column", "end", "line", "start")
     line: int
     column: int
     start: int
     end: int
 
+    def __init__(self, line: int, column: int, start: int, end: int) -> None:
+        _set(self, "line", line)
+        _set(self, "column", column)
+        _set(self, "start", start)
+        _set(self, "end", end)
 
-def _span() -> Span | None:
-    return field(default=None, compare=False, repr=False)
 
-
-@dataclass(frozen=True)
-class Number:
+class Number(_Node):
+    __slots__ = ("span", "value")
     value: int | float
-    span: Span | None = _span()
+    span: Span | None
+
+    def __init__(self, value: int | float, span: Span | None = None) -> None:
+        _set(self, "value", value)
+        _set(self, "span", span)
 
 
-@dataclass(frozen=True)
-class String:
+class String(_Node):
+    __slots__ = ("span", "value")
     value: str
-    span: Span | None = _span()
+    span: Span | None
+
+    def __init__(self, value: str, span: Span | None = None) -> None:
+        _set(self, "value", value)
+        _set(self, "span", span)
 
 
-@dataclass(frozen=True)
-class Bool:
+class Bool(_Node):
+    __slots__ = ("span", "value")
     value: bool
-    span: Span | None = _span()
+    span: Span | None
+
+    def __init__(self, value: bool, span: Span | None = None) -> None:
+        _set(self, "value", value)
+        _set(self, "span", span)
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(_Node):
+    __slots__ = ("name", "span")
     name: str
-    span: Span | None = _span()
+    span: Span | None
+
+    def __init__(self, name: str, span: Span | None = None) -> None:
+        _set(self, "name", name)
+        _set(self, "span", span)
 
 
-@dataclass(frozen=True)
-class Negative:
+class Negative(_Node):
+    __slots__ = ("operand", "span")
     operand: Node
-    span: Span | None = _span()
+    span: Span | None
+
+    def __init__(self, operand: Node, span: Span | None = None) -> None:
+        _set(self, "operand", operand)
+        _set(self, "span", span)
 
 
-@dataclass(frozen=True)
-class Arithmetic:
+class Arithmetic(_Node):
+    __slots__ = ("left", "op", "right", "span")
     op: str  # one of + - * /
     left: Node
     right: Node
-    span: Span | None = _span()
+    span: Span | None
+
+    def __init__(self, op: str, left: Node, right: Node, span: Span | None = None) -> None:
+        _set(self, "op", op)
+        _set(self, "left", left)
+        _set(self, "right", right)
+        _set(self, "span", span)
 
 
-@dataclass(frozen=True)
-class Compare:
+class Compare(_Node):
+    __slots__ = ("left", "op", "right", "span")
     op: str  # one of == != < <= > >=
     left: Node
     right: Node
-    span: Span | None = _span()
+    span: Span | None
+
+    def __init__(self, op: str, left: Node, right: Node, span: Span | None = None) -> None:
+        _set(self, "op", op)
+        _set(self, "left", left)
+        _set(self, "right", right)
+        _set(self, "span", span)
 
 
-@dataclass(frozen=True)
-class In:
+class In(_Node):
+    __slots__ = ("negated", "operand", "span", "values")
     operand: Node
     values: tuple[Number | String | Bool, ...]
-    negated: bool = False
-    span: Span | None = _span()
+    negated: bool
+    span: Span | None
+
+    def __init__(
+        self,
+        operand: Node,
+        values: tuple[Number | String | Bool, ...],
+        negated: bool = False,
+        span: Span | None = None,
+    ) -> None:
+        _set(self, "operand", operand)
+        _set(self, "values", values)
+        _set(self, "negated", negated)
+        _set(self, "span", span)
 
 
-@dataclass(frozen=True)
-class Matches:
+class Matches(_Node):
+    __slots__ = ("operand", "pattern", "span")
     operand: Node
     pattern: String
-    span: Span | None = _span()
+    span: Span | None
+
+    def __init__(self, operand: Node, pattern: String, span: Span | None = None) -> None:
+        _set(self, "operand", operand)
+        _set(self, "pattern", pattern)
+        _set(self, "span", span)
 
 
-@dataclass(frozen=True)
-class Supports:
+class Supports(_Node):
+    __slots__ = ("span", "tag")
     tag: str
-    span: Span | None = _span()
+    span: Span | None
+
+    def __init__(self, tag: str, span: Span | None = None) -> None:
+        _set(self, "tag", tag)
+        _set(self, "span", span)
 
 
-@dataclass(frozen=True)
-class Has:
+class Has(_Node):
+    __slots__ = ("field", "span")
     field: str
-    span: Span | None = _span()
+    span: Span | None
+
+    def __init__(self, field: str, span: Span | None = None) -> None:
+        _set(self, "field", field)
+        _set(self, "span", span)
 
 
-@dataclass(frozen=True)
-class Not:
+class Not(_Node):
+    __slots__ = ("operand", "span")
     operand: Node
-    span: Span | None = _span()
+    span: Span | None
+
+    def __init__(self, operand: Node, span: Span | None = None) -> None:
+        _set(self, "operand", operand)
+        _set(self, "span", span)
 
 
-@dataclass(frozen=True)
-class And:
+class And(_Node):
+    __slots__ = ("operands", "span")
     operands: tuple[Node, ...]
-    span: Span | None = _span()
+    span: Span | None
+
+    def __init__(self, operands: tuple[Node, ...], span: Span | None = None) -> None:
+        _set(self, "operands", operands)
+        _set(self, "span", span)
 
 
-@dataclass(frozen=True)
-class Or:
+class Or(_Node):
+    __slots__ = ("operands", "span")
     operands: tuple[Node, ...]
-    span: Span | None = _span()
+    span: Span | None
+
+    def __init__(self, operands: tuple[Node, ...], span: Span | None = None) -> None:
+        _set(self, "operands", operands)
+        _set(self, "span", span)
 
 
 Node = (
@@ -120,19 +241,28 @@ Node = (
 )
 
 
-@dataclass(frozen=True)
-class OrderKey:
+class OrderKey(_Node):
+    __slots__ = ("descending", "expr", "span")
     expr: Node
-    descending: bool = False
-    span: Span | None = _span()
+    descending: bool
+    span: Span | None
+
+    def __init__(self, expr: Node, descending: bool = False, span: Span | None = None) -> None:
+        _set(self, "expr", expr)
+        _set(self, "descending", descending)
+        _set(self, "span", span)
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(_Node):
     """A parsed policy: the filter and the ranking keys (possibly none)."""
 
+    __slots__ = ("order_by", "where")
     where: Node
-    order_by: tuple[OrderKey, ...] = ()
+    order_by: tuple[OrderKey, ...]
+
+    def __init__(self, where: Node, order_by: tuple[OrderKey, ...] = ()) -> None:
+        _set(self, "where", where)
+        _set(self, "order_by", order_by)
 
 
 def children(node: Node) -> tuple[Node, ...]:

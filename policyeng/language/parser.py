@@ -10,7 +10,6 @@ list of what could come next.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
 import threading
@@ -305,7 +304,7 @@ class _Items(tuple):
 
 
 def _builder():
-    """Callbacks run by the LALR parser at each reduction: parse tree -> frozen dataclasses."""
+    """Callbacks run by the LALR parser at each reduction: parse tree -> AST nodes."""
     Transformer = _runtime().Transformer
 
     class Builder(Transformer):
@@ -388,7 +387,7 @@ def _builder():
 
         def group(self, children):
             lpar, node, rpar = children
-            return dataclasses.replace(node, span=_span(lpar, rpar))
+            return s.replace(node, span=_span(lpar, rpar))
 
         def value_list(self, children):
             items = _Items(children[1:-1])
