@@ -123,6 +123,16 @@ class Selection:
         """Where the catalog came from: source, sha256, fetched_at, stale."""
         return self.catalog_ref.info()
 
+    @property
+    def base_url(self) -> str:
+        """The ``/v1`` root an OpenAI-compatible SDK takes (``OpenAI(base_url=...)``)."""
+        return service_root(self.catalog_ref.source) + "/v1"
+
+    @property
+    def url(self) -> str:
+        """The full URL to call: the catalog's host (the provider's for builtin and files)."""
+        return service_root(self.catalog_ref.source) + self.endpoint
+
     @cached_property
     def candidates(self) -> list[dict[str, Any]]:
         """Every entry that passed, best first (including ones without an endpoint)."""
@@ -140,6 +150,21 @@ class Selection:
             "candidates": candidates,
             "catalog": self.catalog,
         }
+
+
+def service_root(source: str) -> str:
+    """``scheme://host[:port]`` of a catalog URL; the provider's for builtin, files and memory.
+
+    Endpoints are absolute paths (``/v1/chat/completions``) on the host that
+    serves the catalog, so a catalog at ``https://h:8443/api/models`` is called
+    at ``https://h:8443/v1/...``.
+    """
+    from urllib.parse import urlsplit
+
+    from .catalog.sources import DEFAULT_URL, is_url
+
+    parts = urlsplit(source if is_url(source) else DEFAULT_URL)
+    return f"{parts.scheme.lower()}://{parts.netloc.rpartition('@')[2]}"
 
 
 def compile(text: str) -> Policy:

@@ -91,7 +91,7 @@ def test_skipped_entries_warn_once_each_and_strict_fails(write_catalog):
 def test_usage_errors_exit_2():
     assert run_cli("select").returncode == 2
     assert run_cli("frobnicate").returncode == 2
-    assert run_cli("select", "healthy", "--top", "0").returncode == 2
+    assert run_cli("select", "healthy", "--top", "-1").returncode == 2
 
 
 def test_catalog_json_lists_entries_in_model_name_order_with_endpoints():
