@@ -22,6 +22,7 @@ __all__ = [
     "PolicyBook",
     "PolicyError",
     "PolicyFileError",
+    "Resolver",
     "Selection",
     "compile",
     "load_catalog",
@@ -40,4 +41,8 @@ def __getattr__(name: str):
         from .catalog.http import FetchSettings
 
         return FetchSettings
+    if name == "Resolver":  # threads and breakers only for a long-running service
+        from .runtime.resolver import Resolver
+
+        return Resolver
     raise AttributeError(f"module 'policyeng' has no attribute {name!r}")

@@ -33,6 +33,8 @@ class Policy:
         self.key_types = key_types
         self.uses_live = uses_live(tree)
         self._code: Compiled = compile_policy(tree, key_types)
+        #: The ranking key of an entry: the smaller, the better (``min`` over it picks).
+        self.sort_key = self._code.sort_key
 
     def __repr__(self) -> str:
         return f"policyeng.compile({self.text!r})"
@@ -105,6 +107,10 @@ class Selection:
     catalog_ref: Catalog = field(repr=False)
     policy: str = ""
     via: str | None = None
+    #: The catalog could not be confirmed at its last refresh (a long-running ``Resolver``).
+    stale: bool = False
+    #: Every candidate's circuit breaker was open: this is the best one anyway (``Resolver``).
+    degraded: bool = False
 
     @property
     def model_name(self) -> str:
@@ -133,6 +139,13 @@ class Selection:
         """The full URL to call: the catalog's host (the provider's for builtin and files)."""
         return service_root(self.catalog_ref.source) + self.endpoint
 
+    @property
+    def catalog_age(self) -> float | None:
+        """Seconds since the catalog was fetched (None when its source gives no time)."""
+        from .catalog.times import age_of
+
+        return age_of(self.catalog_ref.fetched_at) if self.catalog_ref.fetched_at else None
+
     @cached_property
     def candidates(self) -> list[dict[str, Any]]:
         """Every entry that passed, best first (including ones without an endpoint)."""
@@ -159,12 +172,10 @@ def service_root(source: str) -> str:
     serves the catalog, so a catalog at ``https://h:8443/api/models`` is called
     at ``https://h:8443/v1/...``.
     """
-    from urllib.parse import urlsplit
-
+    from .catalog.http import origin_url
     from .catalog.sources import DEFAULT_URL, is_url
 
-    parts = urlsplit(source if is_url(source) else DEFAULT_URL)
-    return f"{parts.scheme.lower()}://{parts.netloc.rpartition('@')[2]}"
+    return origin_url(source if is_url(source) else DEFAULT_URL)
 
 
 def compile(text: str) -> Policy:

@@ -169,11 +169,13 @@ class CatalogError(Error):
     exit_code = 3
 
     def __init__(self, message: str, *, source: str | None = None,
-                 hint: str | None = None) -> None:
+                 hint: str | None = None, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.source = source
         self.hint = hint
+        #: seconds the server asked us to wait (``Retry-After``), when it said
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         text = f"catalog {self.source}: {self.message}" if self.source else self.message

@@ -182,3 +182,17 @@ def slowly(body: Any, seconds: float, pieces: int = 10) -> Reply:
             time.sleep(seconds / pieces)
 
     return run
+
+
+def held(release: threading.Event, then: Reply | None = None) -> Reply:
+    """Accept the request and say nothing until ``release`` is set; then ``then`` (or hang up).
+
+    A stall the test ends when it chooses (``stall`` ends with the server).
+    """
+
+    def run(h: BaseHTTPRequestHandler) -> None:
+        release.wait(60)
+        if then is not None:
+            then(h)
+
+    return run

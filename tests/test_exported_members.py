@@ -12,7 +12,8 @@ import policyeng
 PUBLIC = {
     "Catalog", "CatalogError", "CatalogWarning", "Error",
     "FetchSettings", "NoMatch", "Policy", "PolicyBook",
-    "PolicyError", "PolicyFileError", "Selection", "compile", "load_catalog", "load_policies",
+    "PolicyError", "PolicyFileError", "Resolver", "Selection", "compile", "load_catalog",
+    "load_policies",
     "select",
 }
 

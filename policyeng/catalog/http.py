@@ -98,6 +98,19 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
+def origin_url(url: str) -> str:
+    """``scheme://host[:port]`` of a URL (default port left out): where its endpoints live.
+
+    Endpoints are absolute paths (``/v1/chat/completions``, ``/v1/models``) on
+    the host that serves the catalog, whatever the catalog's own path.
+    """
+    scheme, host, port = origin(url)
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != DEFAULT_PORTS.get(scheme):
+        netloc = f"{netloc}:{port}"
+    return f"{scheme}://{netloc}"
+
+
 def get(url: str, *, settings: FetchSettings, **options: Any) -> Fetched:
     """GET ``url`` within ``settings``; raise ``CatalogError`` (source ``url``) if it cannot.
 
@@ -176,7 +189,7 @@ def _get(
             attempt += 1
             if attempt > settings.retries:
                 tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
-                raise CatalogError(f"{failure} ({tries})", source=url)
+                raise CatalogError(f"{failure} ({tries})", source=url, retry_after=wait)
             if wait is None:
                 step = min(settings.backoff_max, settings.backoff * 2 ** (attempt - 1))
                 wait = step * (0.5 + 0.5 * jitter())

@@ -17,10 +17,9 @@ import json
 import time
 import warnings
 from typing import Any
-from urllib.parse import urlunsplit
 
 from ..errors import CatalogError, CatalogWarning
-from .http import DEFAULT_PORTS, FetchSettings, Progress, get, origin
+from .http import FetchSettings, Progress, get, origin_url
 from .model import Catalog, parse_catalog
 from .response_cache import CacheEntry, CatalogCache
 from .times import describe_age, iso_time
@@ -57,7 +56,8 @@ def load_url(
         return _fetch(source, entry, cache, strict, settings, progress)
     except CatalogError as exc:
         if entry is None:
-            raise CatalogError(f"{exc.message}; no cached copy", source=source) from None
+            raise CatalogError(f"{exc.message}; no cached copy", source=source,
+                               retry_after=exc.retry_after) from None
         if not fallback:
             raise
         _warn_stale(source, exc.message, entry)
@@ -102,11 +102,7 @@ def _warn_stale(source: str, reason: str, entry: CacheEntry) -> None:
 
 def live_list_url(catalog_url: str) -> str:
     """``/v1/models`` on the catalog URL's own scheme, host and port."""
-    scheme, host, port = origin(catalog_url)
-    netloc = f"[{host}]" if ":" in host else host
-    if port is not None and port != DEFAULT_PORTS.get(scheme):
-        netloc = f"{netloc}:{port}"
-    return urlunsplit((scheme, netloc, "/v1/models", "", ""))
+    return origin_url(catalog_url) + "/v1/models"
 
 
 def fetch_live_models(

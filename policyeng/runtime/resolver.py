@@ -1,0 +1,756 @@
+"""``Resolver``: which model now, answered from memory, for a long-running service.
+
+A deployment asks for a policy on every request, for hours. The resolver loads
+the catalog once (the usual chain: the live URL, its cached copy, builtin),
+then one daemon thread keeps it fresh in the background, so ``select`` never
+waits on the network: it answers from a memo keyed by the policy and the
+current state (catalog revision, circuit breakers, stale flag), which every
+change of that state replaces as a whole.
+
+How it behaves, and why:
+
+- Refreshes are conditional requests (the response cache's ``ETag`` /
+  ``Last-Modified``), every ``refresh`` seconds give or take 10 % (so a fleet
+  does not refresh in step). A failed refresh keeps the last good catalog and
+  is retried after 1 s, 2 s, 4 s ... at most ``refresh``, or after the
+  server's ``Retry-After``. Only one refresh runs at a time: ``refresh()``
+  during one waits for it and reports its outcome.
+- While the catalog could not be confirmed, selections say ``stale=True``;
+  past ``max_stale`` seconds, ``select`` raises ``CatalogError`` (fail closed).
+- Per-model circuit breakers (``runtime.breakers``) skip a failing model: the
+  next candidate of the policy, then its fallbacks; when every candidate is
+  skipped, the best one comes back with ``degraded=True`` rather than nothing.
+- With a lock, a policy keeps its locked model while that is still valid.
+- A change of pick is reported to ``on_change`` callbacks and logged on the
+  ``policyeng`` logger, with a reason (``runtime.changes``).
+- Fork: a resolver started before ``os.fork()`` (a pre-forking server that
+  loads the app first) restarts its refresh thread in the child, with fresh
+  locks; the child keeps the parent's catalog and breakers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import threading
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from numbers import Real
+from typing import Any
+
+from ..catalog.model import Catalog
+from ..catalog.sources import DEFAULT_URL, is_url, load_catalog
+from ..catalog.times import iso_time
+from ..engine import Policy, Selection, compile
+from ..errors import CatalogError, NoMatch, PolicyError, UsageError
+from .breakers import Breakers
+from .changes import Change, Pick, change_reason
+from .clock import Clock
+
+log = logging.getLogger("policyeng")
+
+#: First retry after a failed refresh; doubled on each further failure, at most ``refresh``.
+FIRST_BACKOFF = 1.0
+#: Refresh intervals vary by this fraction either way.
+JITTER = 0.1
+#: How long ``close()`` waits for a refresh thread stuck in a fetch before leaving it behind.
+CLOSE_TIMEOUT = 2.0
+#: Distinct policy expressions remembered (and watched for changes); policy names always are.
+EXPRESSION_LIMIT = 1024
+
+PolicyPaths = str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | None
+
+
+@dataclass
+class _State:
+    """Everything ``select`` reads, replaced as a whole whenever any of it changes."""
+
+    catalog: Catalog
+    generation: int
+    stale: bool
+    open: frozenset[str]
+    #: monotonic time at which this state must be looked at again (a breaker closes, or
+    #: ``max_stale`` runs out)
+    expires: float
+    failed: CatalogError | None = None
+    memo: dict[str, Selection] = field(default_factory=dict)
+    no_match: dict[str, NoMatch] = field(default_factory=dict)
+
+
+class Resolver:
+    """Answers ``select(policy)`` from memory while a thread keeps the catalog fresh.
+
+    ``paths``: policy files or directories (None: expressions only). ``catalog``:
+    a source as everywhere (``builtin``, a path, a URL; None: the default chain)
+    or a ``Catalog`` (kept as it is). ``refresh``: seconds between background
+    refreshes. ``max_stale``: seconds an unconfirmed catalog may be served
+    (None: always, flagged ``stale``). ``lock``: a ``policies.lock`` whose picks
+    are kept while valid. ``live``: read the live list too (``FLEXAI_API_KEY``).
+    ``cooldown`` / ``allowed_fails``: the circuit breakers (``runtime.breakers``).
+    ``clock`` and ``jitter`` (a function giving a factor in [0.9, 1.1]) are for
+    tests; ``settings`` are the fetch limits of a refresh.
+    """
+
+    def __init__(
+        self,
+        paths: PolicyPaths,
+        catalog: str | os.PathLike[str] | Catalog | None = None,
+        refresh: float = 300,
+        max_stale: float | None = None,
+        lock: str | os.PathLike[str] | None = None,
+        live: bool = False,
+        cooldown: float = 30,
+        allowed_fails: int = 3,
+        *,
+        clock: Clock | None = None,
+        jitter: Callable[[], float] | None = None,
+        settings: Any = None,
+    ) -> None:
+        self.refresh_interval = _seconds("refresh", refresh)
+        self.max_stale = None if max_stale is None else _seconds("max_stale", max_stale)
+        if not isinstance(live, bool):
+            raise TypeError(f"live is True or False, not {live!r}")
+        self.live = live
+        self._clock = clock or Clock()
+        self._jitter = jitter or (lambda: random.uniform(1 - JITTER, 1 + JITTER))
+        self._breakers = Breakers(cooldown, allowed_fails, self._clock)
+        self._book = _load_book(paths)
+        self._locked = _read_locked(lock, self._book)
+        self._fixed: Catalog | None = None
+        if isinstance(catalog, Catalog):
+            self._fixed, self.source = catalog, catalog.source
+        elif catalog is None or isinstance(catalog, (str, os.PathLike)):
+            self.source = self._chain_source(catalog)
+        else:
+            raise TypeError("catalog is a source (builtin, a path, a URL), a Catalog or None, "
+                            f"not {type(catalog).__name__}")
+        self._named = catalog is not None
+        self._start_settings = settings  # None: the usual retries for the first load
+        if settings is None:
+            from ..catalog.http import FetchSettings
+
+            settings = FetchSettings(retries=0)  # refreshes back off on their own
+        self._settings = settings
+        self._callbacks: list[Callable[[Change], Any]] = []
+        self._state: _State | None = None
+        self._started = self._closed = False
+        self._thread: threading.Thread | None = None
+        self._picks: dict[str, Pick | None] = {}
+        self._published: tuple[Catalog, frozenset[str]] | None = None
+        self._refreshes = self._refresh_failures = self._failures_in_a_row = 0
+        self._last_refresh_at: float | None = None
+        self._last_error: str | None = None
+        self._confirmed_at = 0.0
+        self._next_refresh_at = math.inf
+        self._in_callback = threading.local()
+        self._make_locks()
+
+    def _make_locks(self) -> None:
+        self._start_lock = threading.Lock()
+        self._write_lock = threading.RLock()  # swaps of the state
+        self._publish_lock = threading.RLock()  # computing picks and firing changes, in order
+        self._refresh_done = threading.Condition()
+        self._refreshing = False
+        self._refresh_count = 0
+        self._wake = threading.Event()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "started" if self._started else "not started"
+        return f"<Resolver {self.source!r} {state}>"
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> Resolver:
+        """Load the catalog (the usual chain) and start the refresh thread; idempotent.
+
+        Raises ``CatalogError`` only when no catalog at all can be had.
+        """
+        with self._start_lock:
+            self._check_open()
+            if self._started:
+                return self
+            if self._fixed is not None:
+                catalog = self._fixed
+            else:
+                from ..policies.book import named_catalog
+
+                default = named_catalog(self._book) if self._book is not None else None
+                catalog = load_catalog(self.source if self._named else None, live=self.live,
+                                       default=default, settings=self._start_settings)
+            unconfirmed = catalog.stale or catalog.origin.startswith("cache")
+            self._confirmed_at = _timestamp(catalog.fetched_at) if unconfirmed and \
+                catalog.fetched_at else self._clock.time()
+            stale = catalog.stale
+            self._install(catalog, stale=stale)
+            for name, pick in (self._locked or {}).items():
+                self._picks[name] = pick  # a lock not honoured now is a change, with its reason
+            for name in self._book.names if self._book is not None else ():
+                self._picks.setdefault(name, None)
+            self._publish(silent={n for n in self._picks if n not in (self._locked or {})})
+            if stale:
+                self._failures_in_a_row = 1
+                self._schedule(FIRST_BACKOFF)
+            else:
+                self._schedule(self._interval() - self._age_of(catalog))
+            self._started = True
+            _LIVE.add(self)
+            self._start_thread()
+        return self
+
+    def close(self) -> None:
+        """Stop the refresh thread (waiting for it up to 2 s); idempotent."""
+        with self._start_lock:
+            if self._closed:
+                return
+            self._closed = True
+        with self._write_lock:
+            if self._state is not None:  # select() looks again at once, and finds it closed
+                self._state = replace(self._state, expires=-math.inf)
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(CLOSE_TIMEOUT)
+            if thread.is_alive():
+                log.debug("policyeng resolver closed while a refresh was still fetching; "
+                          "its result will be dropped")
+        _LIVE.discard(self)
+
+    def __enter__(self) -> Resolver:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Resolver:
+        import asyncio
+
+        await asyncio.to_thread(self.start)  # the first load may take a while: not on the loop
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        import asyncio
+
+        await asyncio.to_thread(self.close)
+
+    # --- answering -----------------------------------------------------------------------
+
+    def select(self, name_or_expression: str) -> Selection:
+        """The model for a policy name (from the files) or a policy expression; no I/O.
+
+        Raises ``PolicyError`` for an unknown name (with did-you-mean) or a bad
+        expression, ``NoMatch`` when nothing in the catalog matches, and
+        ``CatalogError`` when the catalog is older than ``max_stale``.
+        """
+        state = self._state
+        if state is None:
+            raise self._unusable()
+        if self._clock.monotonic() >= state.expires:
+            state = self._advance()
+        hit = state.memo.get(name_or_expression)
+        if hit is not None:
+            return hit
+        return self._select_slowly(state, name_or_expression)
+
+    def _select_slowly(self, state: _State, name: str) -> Selection:
+        if not isinstance(name, str):
+            raise TypeError(f"select() takes a policy name or expression (str), "
+                            f"not {type(name).__name__}")
+        if state.failed is not None:
+            raise CatalogError(state.failed.message, source=state.failed.source)
+        missed = state.no_match.get(name)
+        if missed is not None:
+            raise NoMatch(missed.message, funnel=missed.funnel, text=missed.text)
+        try:
+            selection = self._resolve(state, name)
+        except NoMatch as exc:
+            if self._rememberable(state, name):
+                state.no_match[name] = exc
+            raise
+        if self._rememberable(state, name):
+            state.memo[name] = selection
+            if name not in self._picks and len(self._picks) < EXPRESSION_LIMIT:
+                self._picks.setdefault(name, _pick_of(selection))
+        return selection
+
+    def _rememberable(self, state: _State, name: str) -> bool:
+        return (self._book is not None and name in self._book) or \
+            len(state.memo) + len(state.no_match) < EXPRESSION_LIMIT
+
+    def _resolve(self, state: _State, name: str) -> Selection:
+        """Walk the policy's chain: the first candidate whose breaker is closed wins."""
+        chain = self._chain(name)
+        catalog, skip = state.catalog, state.open
+        locked = self._locked.get(name) if self._locked else None
+        if locked is not None:
+            sticky = self._sticky(state, name, locked)
+            if sticky is not None:
+                return sticky
+        first: tuple[dict[str, Any], Policy, str | None] | None = None
+        for via, policy in chain:
+            pickable = [e for e in policy.filter(catalog) if "endpoint" in e]
+            if not pickable:
+                continue
+            usable = [e for e in pickable if e["model_name"] not in skip] if skip else pickable
+            if usable:
+                best = min(usable, key=policy.sort_key)
+                return self._selection(state, name, best, policy, via)
+            if first is None:
+                first = (min(pickable, key=policy.sort_key), policy, via)
+        if first is not None:  # every candidate's breaker is open: a failing model beats none
+            return self._selection(state, name, *first, degraded=True)
+        raise self._no_match(state, name, chain)
+
+    def _sticky(self, state: _State, name: str, locked: Pick) -> Selection | None:
+        """The locked model, while it is in the catalog, passes, has an endpoint and is not open."""
+        entry = state.catalog.get(locked.model_name)
+        policy = self._policy_for(name, locked.via)
+        if entry is None or policy is None or "endpoint" not in entry \
+                or locked.model_name in state.open or not policy.matches(entry):
+            return None
+        return self._selection(state, name, entry, policy, locked.via)
+
+    def _selection(self, state: _State, name: str, entry: dict[str, Any], policy: Policy,
+                   via: str | None, degraded: bool = False) -> Selection:
+        return Selection(entry, policy, state.catalog, policy=name,
+                         via=via if via != name else None, stale=state.stale,
+                         degraded=degraded)
+
+    def _chain(self, name: str) -> list[tuple[str | None, Policy]]:
+        """(name, compiled) for a policy and its fallbacks, or (None, compiled) for an expression."""
+        book = self._book
+        if book is not None and name in book:
+            return [(current, book.policies[current].compiled) for current in book.chain(name)]
+        try:
+            return [(None, compile(name))]
+        except PolicyError:
+            if book is not None and _looks_like_a_name(name):
+                raise book._unknown(name) from None
+            raise
+
+    def _policy_for(self, name: str, via: str | None) -> Policy | None:
+        book = self._book
+        if book is None or name not in book:
+            try:
+                return compile(name)
+            except PolicyError:
+                return None
+        current = via or name
+        if current not in book.chain(name):
+            return None
+        return book.policies[current].compiled
+
+    def _no_match(self, state: _State, name: str,
+                  chain: list[tuple[str | None, Policy]]) -> NoMatch:
+        from ..policies.book import Attempt, chain_no_match
+
+        tried = [Attempt(via or name, error=policy.no_match(state.catalog, name=via))
+                 for via, policy in chain]
+        return chain_no_match(name, tried)
+
+    # --- failover ------------------------------------------------------------------------
+
+    def report_failure(self, model_name: str, status: int | None = None,
+                       retry_after: float | None = None) -> None:
+        """A call to ``model_name`` failed (``status``: its HTTP status, None for no answer).
+
+        401, 403, 404, 429 (and any ``retry_after``) skip the model at once; no
+        status, 408 and 5xx count, and more than ``allowed_fails`` of them within
+        ``cooldown`` skip it; other statuses are the request's fault and ignored.
+        A model the catalog does not have is ignored (logged at debug level).
+        """
+        state = self._usable_state()
+        if not isinstance(model_name, str) or state.catalog.get(model_name) is None:
+            log.debug("report_failure(%r): not a model of the catalog; ignored", model_name)
+            return
+        version = self._breakers.version
+        opened = self._breakers.failure(model_name, status, retry_after)
+        if opened:
+            log.info("model %s skipped for now: %s", model_name,
+                     f"HTTP {status}" if status is not None else "no answer")
+        if self._breakers.version != version:
+            self._breakers_changed()
+
+    def report_success(self, model_name: str) -> None:
+        """A call to ``model_name`` worked: close its breaker and clear its failure count."""
+        self._usable_state()
+        if not isinstance(model_name, str):
+            return
+        if self._breakers.success(model_name):
+            log.info("model %s is used again: a call succeeded", model_name)
+            self._breakers_changed()
+
+    def _breakers_changed(self) -> None:
+        with self._write_lock:
+            state = self._state
+            if state is not None:
+                self._replace_state(state.catalog, state.stale)
+        self._publish()
+
+    # --- change events -------------------------------------------------------------------
+
+    def on_change(self, callback: Callable[[Change], Any]) -> Callable[[Change], Any]:
+        """Call ``callback(change)`` whenever a policy's pick changes; returns the callback.
+
+        ``change`` has ``.name .old .new .reason``. A callback that raises is
+        logged and never stops the resolver. Callbacks run on the thread that
+        made the change (the refresh thread, or the one reporting a failure).
+        """
+        self._check_open()
+        if not callable(callback):
+            raise TypeError(f"on_change() takes a callable, not {type(callback).__name__}")
+        self._callbacks.append(callback)
+        return callback
+
+    def _publish(self, silent: Iterable[str] = ()) -> None:
+        """Recompute every watched pick against the current state; report each change once."""
+        silent = set(silent)
+        changes: list[Change] = []
+        with self._publish_lock:
+            state = self._state
+            if state is None:
+                return
+            before = self._published
+            for name, old in list(self._picks.items()):
+                try:
+                    new = _pick_of(self._select_slowly_quiet(state, name))
+                except (NoMatch, CatalogError, PolicyError):
+                    new = None
+                self._picks[name] = new
+                if name in silent or _model(old) == _model(new) or \
+                        (old is not None and new is not None and old.via != new.via
+                         and old.model_name == new.model_name):
+                    continue
+                catalog = state.catalog
+                reason = change_reason(
+                    old, new, catalog=catalog,
+                    policy_for=lambda via, name=name: self._policy_for(name, via),
+                    open_now=state.open, open_before=before[1] if before else frozenset())
+                changes.append(Change(name, _model(old), _model(new), reason,
+                                      old.via if old else None, new.via if new else None))
+            self._published = (state.catalog, state.open)
+            for change in changes:
+                log.info("pick changed: %s", change.describe())
+                self._fire(change)
+
+    def _select_slowly_quiet(self, state: _State, name: str) -> Selection:
+        hit = state.memo.get(name)
+        return hit if hit is not None else self._select_slowly(state, name)
+
+    def _fire(self, change: Change) -> None:
+        self._in_callback.active = True
+        try:
+            for callback in list(self._callbacks):
+                try:
+                    callback(change)
+                except Exception:
+                    log.exception("an on_change callback raised (ignored) for %s",
+                                  change.describe())
+        finally:
+            self._in_callback.active = False
+
+    # --- refreshing ----------------------------------------------------------------------
+
+    def refresh(self) -> dict[str, Any]:
+        """Refresh now and return ``status()``; during a refresh, wait for it instead.
+
+        Never raises for a failed fetch: the last good catalog stays, and
+        ``status()`` says what went wrong.
+        """
+        self._usable_state()
+        if getattr(self._in_callback, "active", False):
+            return self.status()  # from a change callback: that refresh is this one
+        self._refresh_once()
+        return self.status()
+
+    def _refresh_once(self) -> None:
+        with self._refresh_done:
+            if self._refreshing:
+                count = self._refresh_count
+                while self._refresh_count == count:
+                    self._refresh_done.wait()
+                return
+            self._refreshing = True
+        try:
+            self._fetch_and_install()
+        finally:
+            with self._refresh_done:
+                self._refreshing = False
+                self._refresh_count += 1
+                self._refresh_done.notify_all()
+            self._wake.set()  # the thread works out its next wake-up afresh
+
+    def _fetch_and_install(self) -> None:
+        if self._fixed is not None or self.source == "builtin":
+            self._succeeded(None)
+            return
+        try:
+            if is_url(self.source):
+                catalog = load_catalog(self.source, live=self.live, refresh=True,
+                                       fallback=False, settings=self._settings)
+            else:
+                catalog = load_catalog(self.source, live=self.live, fallback=False)
+        except Exception as exc:  # any failure keeps the last good catalog
+            self._failed(exc)
+            return
+        self._succeeded(catalog)
+
+    def _succeeded(self, catalog: Catalog | None) -> None:
+        with self._write_lock:
+            if self._closed or self._state is None:
+                return
+            self._refreshes += 1
+            self._failures_in_a_row = 0
+            self._last_error = None
+            now = self._clock.time()
+            self._last_refresh_at = now
+            self._confirmed_at = now
+            self._install(catalog or self._state.catalog, stale=False)
+            self._schedule(self._interval())
+        self._publish()
+
+    def _failed(self, exc: BaseException) -> None:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        with self._write_lock:
+            if self._closed or self._state is None:
+                return
+            self._refresh_failures += 1
+            self._failures_in_a_row += 1
+            self._last_error = message
+            backoff = min(self.refresh_interval, FIRST_BACKOFF * 2 ** (self._failures_in_a_row - 1))
+            retry_after = getattr(exc, "retry_after", None)
+            delay = backoff * self._jitter()
+            if isinstance(retry_after, Real) and retry_after > delay:
+                delay = min(float(retry_after), 86400.0)
+            self._schedule(delay)
+            if not self._state.stale:
+                self._replace_state(self._state.catalog, stale=True)
+        log.warning("catalog refresh failed (serving the last good catalog, retrying in "
+                    "%.0f s): %s", delay, message)
+        self._publish()
+
+    def _install(self, catalog: Catalog, *, stale: bool) -> None:
+        with self._write_lock:
+            self._replace_state(catalog, stale)
+
+    def _replace_state(self, catalog: Catalog, stale: bool) -> None:
+        """A new state (empty memo): after a refresh, a breaker change or the stale flag."""
+        self._breakers.expire()
+        previous = self._state
+        failed = None
+        expires = self._breakers.next_expiry
+        if stale and self.max_stale is not None:
+            over = self._clock.time() - self._confirmed_at - self.max_stale
+            if over >= 0:
+                failed = CatalogError(
+                    f"the catalog could not be refreshed for over {self.max_stale:g} s "
+                    f"(max_stale); last error: {self._last_error or 'none'}",
+                    source=catalog.source)
+            else:
+                expires = min(expires, self._clock.monotonic() - over)
+        self._state = _State(catalog, (previous.generation + 1) if previous else 1, stale,
+                             self._breakers.open_models(), expires, failed)
+
+    def _advance(self) -> _State:
+        """Time passed a breaker's cooldown or ``max_stale``: a new state, changes published."""
+        with self._write_lock:
+            state = self._state
+            if state is None or self._closed:
+                raise self._unusable()
+            if self._clock.monotonic() >= state.expires:
+                self._replace_state(state.catalog, state.stale)
+                state = self._state
+        assert state is not None
+        if state.open != (self._published[1] if self._published else frozenset()):
+            self._publish()
+        return state
+
+    def _schedule(self, delay: float) -> None:
+        self._next_refresh_at = self._clock.monotonic() + max(0.0, delay)
+
+    def _interval(self) -> float:
+        return self.refresh_interval * self._jitter()
+
+    def _age_of(self, catalog: Catalog) -> float:
+        if not catalog.fetched_at:
+            return 0.0
+        # whole seconds: ``fetched_at`` says no more (a copy fetched just now is 0 s old)
+        return float(max(0, math.floor(self._clock.time() - _timestamp(catalog.fetched_at))))
+
+    @property
+    def next_refresh_in(self) -> float | None:
+        """Seconds until the refresh thread's next attempt (None: it does not refresh)."""
+        if not self._refreshable() or self._closed:
+            return None
+        return max(0.0, self._next_refresh_at - self._clock.monotonic())
+
+    def _refreshable(self) -> bool:
+        if self._fixed is not None or self.source == "builtin":
+            return False
+        return not (is_url(self.source) and _offline())
+
+    def _start_thread(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="policyeng-resolver",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        """The refresh thread: sleep until the next refresh or breaker expiry, then do it."""
+        while not self._closed:
+            self._wake.clear()
+            now = self._clock.monotonic()
+            state = self._state
+            due = self._next_refresh_at if self._refreshable() else math.inf
+            expires = state.expires if state is not None else math.inf
+            self._clock.wait(self._wake, min(due, expires, now + 3600.0) - now)
+            if self._closed:
+                return
+            try:
+                if self._clock.monotonic() >= self._next_refresh_at and self._refreshable():
+                    self._refresh_once()
+                state = self._state
+                if state is not None and self._clock.monotonic() >= state.expires:
+                    self._advance()
+            except Exception:  # never let anything end the thread
+                log.exception("policyeng resolver thread: unexpected error (continuing)")
+
+    # --- status --------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Plain data for a health endpoint (the shape is stable; see the manual)."""
+        state = self._state
+        if state is None:
+            raise self._unusable()
+        if not self._closed and self._clock.monotonic() >= state.expires:
+            state = self._advance()
+        catalog = state.catalog
+        age = self._age_of(catalog) if catalog.fetched_at else None
+        return {
+            "state": "failed" if state.failed else "stale" if state.stale else "ready",
+            "catalog": {
+                "source": catalog.source,
+                "sha256": catalog.sha256,
+                "fetched_at": catalog.fetched_at,
+                "age_s": None if age is None else round(age, 1),
+                "stale": state.stale,
+                "models": len(catalog),
+            },
+            "last_refresh_at": _iso(self._last_refresh_at),
+            "last_error": self._last_error,
+            "refreshes": self._refreshes,
+            "refresh_failures": self._refresh_failures,
+            "open": [{"model_name": b["model_name"], "until": _iso(b["until"])}
+                     for b in self._breakers.status()],
+        }
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _chain_source(self, catalog: str | os.PathLike[str] | None) -> str:
+        if catalog is not None:
+            return os.fspath(catalog)
+        from ..policies.book import named_catalog
+
+        default = named_catalog(self._book) if self._book is not None else None
+        return os.environ.get("POLICYENG_CATALOG") or default or DEFAULT_URL
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise UsageError("this Resolver is closed; create a new one")
+
+    def _usable_state(self) -> _State:
+        state = self._state
+        if state is None or self._closed:
+            raise self._unusable()
+        return state
+
+    def _unusable(self) -> UsageError:
+        if self._closed:
+            return UsageError("this Resolver is closed; create a new one")
+        return UsageError("this Resolver is not started: use `with Resolver(...) as r:` "
+                          "(or `async with`), or call start() first")
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: fresh locks, and a refresh thread of its own."""
+        self._make_locks()
+        self._in_callback = threading.local()
+        self._breakers.reinitialize_after_fork()
+        if self._started and not self._closed:
+            self._start_thread()
+
+
+def _load_book(paths: PolicyPaths):
+    if paths is None:
+        return None
+    from ..policies.book import load_policies
+
+    return load_policies(paths)
+
+
+def _read_locked(lock: str | os.PathLike[str] | None, book) -> dict[str, Pick] | None:
+    if lock is None:
+        return None
+    if not isinstance(lock, (str, os.PathLike)):
+        raise TypeError(f"lock is a path to a policies.lock, not {type(lock).__name__}")
+    from ..policies.lock import read_lock
+
+    data = read_lock(lock)
+    if book is None:
+        raise PolicyError("a lock names policies of policy files; pass them too "
+                          "(Resolver(paths, lock=...))", kind="lock", source=os.fspath(lock))
+    return {name: Pick(pick["model_name"], pick.get("via") if isinstance(pick.get("via"), str)
+                       else None)
+            for name, pick in data["policies"].items() if name in book}
+
+
+def _seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
+            or value <= 0:
+        raise ValueError(f"{name} is a number of seconds greater than 0, not {value!r}")
+    return float(value)
+
+
+def _looks_like_a_name(text: str) -> bool:
+    import re
+
+    return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", text) is not None
+
+
+def _pick_of(selection: Selection) -> Pick:
+    return Pick(selection.model_name, selection.via, selection.degraded)
+
+
+def _model(pick: Pick | None) -> str | None:
+    return pick.model_name if pick is not None else None
+
+
+def _timestamp(fetched_at: str) -> float:
+    when = datetime.fromisoformat(fetched_at)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return None if timestamp is None else iso_time(timestamp)
+
+
+def _offline() -> bool:
+    from ..catalog.sources import _offline_from_environment
+
+    return _offline_from_environment()
+
+
+#: Started resolvers, restarted in a forked child.
+_LIVE: weakref.WeakSet[Resolver] = weakref.WeakSet()
+
+
+def _restart_in_child() -> None:
+    for resolver in list(_LIVE):
+        resolver._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_restart_in_child)
