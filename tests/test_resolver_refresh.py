@@ -10,8 +10,7 @@ import pytest
 from catalog_server import held, reply, truncated, with_etag
 from resolver_helpers import CATALOG, POLICIES, body, model, wait_until
 
-from policyeng import CatalogError, CatalogWarning, Resolver
-from policyeng import FetchSettings
+from policyeng import CatalogError, CatalogWarning, FetchSettings, Resolver
 from policyeng.runtime.clock import ManualClock
 
 CATALOG_B = [model("b", 2), model("c", 3), model("e", 1, supports=("embeddings",),

@@ -320,7 +320,7 @@ class Resolver:
                          degraded=degraded)
 
     def _chain(self, name: str) -> list[tuple[str | None, Policy]]:
-        """(name, compiled) for a policy and its fallbacks, or (None, compiled) for an expression."""
+        """(name, compiled) for a policy and each fallback; (None, compiled) for an expression."""
         book = self._book
         if book is not None and name in book:
             return [(current, book.policies[current].compiled) for current in book.chain(name)]

@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 from strategies import catalogs, policies
 
 import policyeng
-from policyeng.language import ast as s
 from policyeng.catalog import Catalog
+from policyeng.language import ast as s
 
 settings.register_profile(
     "policyeng", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
