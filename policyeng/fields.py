@@ -9,8 +9,8 @@ from __future__ import annotations
 
 NUMBER, STRING, BOOLEAN, LIST = "number", "string", "boolean", "list"
 
-#: Every field a policy can name, with its type. ``endpoint``, ``healthy`` and
-#: ``live`` are derived by the catalog loader; the rest come from the entry.
+#: Every field a policy can name, with its type. Those in ``DERIVED`` are
+#: computed by the catalog loader; the rest come from the entry as it is.
 FIELDS: dict[str, str] = {
     "model_name": STRING,
     "slug": STRING,
@@ -24,8 +24,18 @@ FIELDS: dict[str, str] = {
     "max_output": NUMBER,
     "input_per_mtok": NUMBER,
     "output_per_mtok": NUMBER,
+    "unit_price": NUMBER,
+    "billing_unit": STRING,
+    "cached_input_per_mtok": NUMBER,
     "healthy": BOOLEAN,
     "live": BOOLEAN,
     "supports": LIST,
     "pricing": LIST,
 }
+
+#: Fields the catalog loader computes (``catalog.model.derive``): whatever an
+#: entry carries under these names is replaced, so a policy reads only values
+#: whose type and meaning policyeng vouches for. ``unit_price``, ``billing_unit``
+#: and ``cached_input_per_mtok`` come from the entry's ``pricing`` rows.
+DERIVED = frozenset({"endpoint", "healthy", "live", "unit_price", "billing_unit",
+                     "cached_input_per_mtok"})

@@ -27,7 +27,8 @@ def test_unknown_field_suggests_the_closest_name_with_a_caret():
 def test_unknown_field_without_a_close_name_lists_the_fields():
     error = error_of("wibble > 3")
     assert str(error).splitlines()[0] == "<policy>:1:1: unknown field 'wibble'"
-    assert "hint: fields: category, context_window," in str(error)
+    assert ("hint: fields: billing_unit, cached_input_per_mtok, category, context_window,"
+            in str(error))
 
 
 def test_unknown_field_in_an_order_key_points_into_the_ranking():

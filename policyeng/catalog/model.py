@@ -35,7 +35,7 @@ TRANSCRIPTION_ENDPOINT = "/v1/audio/transcriptions"
 
 @dataclass(repr=False)
 class Catalog:
-    """Validated entries (dicts, with derived ``endpoint``/``healthy``) and their provenance."""
+    """Validated entries (dicts, with their derived fields) and their provenance."""
 
     entries: list[dict[str, Any]]
     source: str
@@ -182,11 +182,55 @@ def warn_skipped(catalog: Catalog, stacklevel: int = 3) -> None:
 
 
 def derive(entry: dict[str, Any]) -> None:
-    """Add ``endpoint`` (when the category is known) and ``healthy`` to an entry, in place."""
+    """Add the derived fields to a validated entry, in place, once per load.
+
+    ``endpoint`` (when the category is known), ``healthy``, and the prices of
+    its ``pricing`` rows (``unit_price``, ``billing_unit``,
+    ``cached_input_per_mtok``, see ``usd_prices``): computed here, at load,
+    so that evaluating a policy reads them like any other field. A derived
+    field the rows do not give is removed, whatever the entry carried.
+    """
     endpoint = endpoint_for(entry)
     if endpoint is None:
         entry.pop("endpoint", None)
     else:
         entry["endpoint"] = endpoint
     entry["healthy"] = entry.get("health_status") == "healthy"
+    for name in PRICE_FIELDS:
+        entry.pop(name, None)
+    entry.update(usd_prices(entry.get("pricing") or ()))
+
+
+#: The fields ``usd_prices`` derives from an entry's ``pricing`` rows.
+PRICE_FIELDS = ("unit_price", "billing_unit", "cached_input_per_mtok")
+
+
+def usd_prices(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The "from" price of a model billed per unit, from its (validated) ``pricing`` rows.
+
+    Only USD rows count: a row whose ``currency`` is ``"USD"`` in any letter
+    case, or that has none (its ``unit_price_usd`` names the currency); a row
+    in another currency is ignored rather than compared with dollars.
+    ``unit_price`` is the lowest ``unit_price_usd`` among the USD rows that
+    have both a price and a ``billing_unit``, and ``billing_unit`` that row's
+    unit; equal prices in different units are settled by the unit's code
+    points, so the answer does not depend on the rows' order.
+    ``cached_input_per_mtok`` is the lowest among the USD rows that have one.
+    A field no row gives is left out (missing).
+    """
+    usd = [row for row in rows if _is_usd(row.get("currency"))]
+    prices: dict[str, Any] = {}
+    priced = [(row["unit_price_usd"], row["billing_unit"]) for row in usd
+              if row.get("unit_price_usd") is not None and row.get("billing_unit") is not None]
+    if priced:
+        prices["unit_price"], prices["billing_unit"] = min(priced)
+    cached = [row["cached_input_per_mtok"] for row in usd
+              if row.get("cached_input_per_mtok") is not None]
+    if cached:
+        prices["cached_input_per_mtok"] = min(cached)
+    return prices
+
+
+def _is_usd(currency: str | None) -> bool:
+    return currency is None or (currency.isascii() and currency.upper() == "USD")
 

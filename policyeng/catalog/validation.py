@@ -15,12 +15,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..fields import FIELDS, NUMBER
+from ..fields import DERIVED, FIELDS, NUMBER
 from ..files import replace_file
 
 PACKAGE_DIR = Path(__file__).parent.parent
@@ -64,7 +65,11 @@ def validate_entries(data: list[Any]) -> tuple[list[dict[str, Any]], list[Skippe
     return entries, skipped
 
 
-NUMBER_FIELDS = tuple(name for name, kind in FIELDS.items() if kind == NUMBER)
+NUMBER_FIELDS = tuple(name for name, kind in FIELDS.items()
+                      if kind == NUMBER and name not in DERIVED)
+#: The numbers of a ``pricing`` row (see ``$defs/pricing_row`` in the schema).
+ROW_NUMBER_FIELDS = ("unit_price_usd", "input_per_mtok", "output_per_mtok",
+                     "cached_input_per_mtok")
 
 
 def _first_error(validator, entry: Any) -> str | None:
@@ -73,17 +78,29 @@ def _first_error(validator, entry: Any) -> str | None:
 
     error = best_match(validator.iter_errors(entry))
     if error is not None:
-        where = ".".join(str(p) for p in error.absolute_path)
+        where = field_path(error.absolute_path)
         return f"{where}: {error.message}" if where else error.message
     return _non_finite(entry)
 
 
+def field_path(path: Iterable[str | int]) -> str:
+    """``("pricing", 1, "unit_price_usd")`` -> ``pricing[1].unit_price_usd``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text
+
+
 def _non_finite(entry: dict[str, Any]) -> str | None:
-    # JSON Schema cannot say "not NaN" (NaN passes minimum and maximum).
-    for name in NUMBER_FIELDS:
-        number = entry.get(name)
+    # JSON Schema cannot say "not NaN" (NaN passes minimum and maximum). Called
+    # only on an entry the schema accepts, so ``pricing`` is a list of objects.
+    numbers = [(name, entry.get(name)) for name in NUMBER_FIELDS]
+    for index, row in enumerate(entry.get("pricing") or ()):
+        numbers += [(field_path(("pricing", index, name)), row.get(name))
+                    for name in ROW_NUMBER_FIELDS]
+    for where, number in numbers:
         if number is not None and number != number:
-            return f"{name}: NaN is not a finite number"
+            return f"{where}: NaN is not a finite number"
     return None
 
 

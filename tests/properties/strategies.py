@@ -14,14 +14,18 @@ from hypothesis import strategies as st
 
 from policyeng.language import ast as s
 
-NUMBER_FIELDS = ["context_window", "max_output", "input_per_mtok", "output_per_mtok"]
-STRING_FIELDS = ["model_name", "category", "provider", "health_status", "endpoint"]
+NUMBER_FIELDS = ["context_window", "max_output", "input_per_mtok", "output_per_mtok",
+                 "unit_price", "cached_input_per_mtok"]
+STRING_FIELDS = ["model_name", "category", "provider", "health_status", "endpoint",
+                 "billing_unit"]
 TAGS = ["chat", "tool_use", "vision", "embeddings", "audio_transcription"]
 CATEGORIES = ["text", "code", "reasoning", "multimodal", "vision", "embedding", "image",
               "audio", "video", "rerank"]
 NAMES = [f"m{i}" for i in range(12)] + ["Qwen-7B", "qwen-72b", "bge-m3", "whisper"]
-NUMBERS = [0, 0.5, 1, 2, 2.5, 3, 10, 128, 32000]
-STRINGS = ["text", "code", "audio", "healthy", "down", "Qwen", "x\"y", "a\\b", ""]
+NUMBERS = [0, 0.003, 0.5, 1, 2, 2.5, 3, 10, 128, 32000]
+STRINGS = ["text", "code", "audio", "healthy", "down", "Qwen", "x\"y", "a\\b", "", "image",
+           "minute"]
+UNITS = ["image", "minute", "second", "character", "second of audio"]
 
 ENDPOINTS = {
     "text": "/v1/chat/completions", "code": "/v1/chat/completions",
@@ -41,8 +45,36 @@ def _maybe(strategy):
 ABSENT = object()
 
 
+def _optional(strategy, row, key, draw):
+    value = draw(_maybe(strategy))
+    if value is not ABSENT:
+        row[key] = value
+
+
 @st.composite
-def entries(draw, name):
+def pricing_rows(draw, malformed=False):
+    """A ``pricing`` row: several units and prices (ties too), other currencies, gaps."""
+    row: dict = {}
+    _optional(st.sampled_from(UNITS), row, "billing_unit", draw)
+    _optional(st.sampled_from([0, 0.003, 0.02, 0.5, 1]), row, "unit_price_usd", draw)
+    _optional(st.sampled_from(["USD", "usd", "EUR", "Usd"]), row, "currency", draw)
+    _optional(st.sampled_from([0.1, 0.25, 1]), row, "cached_input_per_mtok", draw)
+    _optional(st.sampled_from(["1024x1024", "hd"]), row, "resolution_tier", draw)
+    if malformed and draw(st.integers(0, 3)) == 0:
+        key, bad = draw(st.sampled_from([
+            ("unit_price_usd", -1), ("unit_price_usd", "0.5"), ("unit_price_usd", math.nan),
+            ("unit_price_usd", True), ("cached_input_per_mtok", math.nan),
+            ("output_per_mtok", -0.5), ("billing_unit", ""), ("billing_unit", 5),
+            ("currency", 840), ("quality_tier", ["hd"]),
+        ]))
+        row[key] = bad
+    if malformed and draw(st.integers(0, 15)) == 0:
+        return draw(st.sampled_from(["image", 0.5, None, ["USD"]]))
+    return row
+
+
+@st.composite
+def entries(draw, name, malformed=False):
     entry = {"model_name": name}
     fields = {
         "category": _maybe(st.sampled_from(CATEGORIES)),
@@ -53,6 +85,9 @@ def entries(draw, name):
         "input_per_mtok": _maybe(st.sampled_from([0, 0.1, 0.5, 1, 2.5])),
         "output_per_mtok": _maybe(st.sampled_from([0, 0.2, 0.5, 1, 3])),
         "supports": _maybe(st.lists(st.sampled_from(TAGS), unique=True, max_size=4)),
+        "pricing": _maybe(st.lists(pricing_rows(malformed), max_size=2)),
+        # what an entry carries under a derived name is replaced by the derived value
+        "unit_price": st.sampled_from([ABSENT, ABSENT, ABSENT, 0, "cheap"]),
     }
     for key, strategy in fields.items():
         value = draw(strategy)
@@ -62,10 +97,11 @@ def entries(draw, name):
 
 
 @st.composite
-def catalogs(draw, min_size=0, max_size=12):
+def catalogs(draw, min_size=0, max_size=12, malformed=False):
+    """Lists of entries; with ``malformed``, some carry a pricing row the schema rejects."""
     names = draw(st.lists(st.sampled_from(NAMES), unique=True, min_size=min_size,
                           max_size=max_size))
-    return [draw(entries(name)) for name in names]
+    return [draw(entries(name, malformed)) for name in names]
 
 
 # --- policies ---------------------------------------------------------------
@@ -129,10 +165,61 @@ policies = st.builds(s.Policy, conditions, st.lists(order_keys, max_size=3).map(
 
 # --- the reference interpreter ------------------------------------------------
 
+def _row_is_valid(row) -> bool:
+    """A pricing row as the catalog schema (and finiteness) accepts it."""
+    if not isinstance(row, dict):
+        return False
+    for key in ("unit_price_usd", "input_per_mtok", "output_per_mtok", "cached_input_per_mtok"):
+        number = row.get(key)
+        if number is None:
+            continue
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            return False
+        if not (0 <= number <= 1e12):  # false for NaN too
+            return False
+    for key in ("billing_unit", "currency", "resolution_tier", "quality_tier", "effective_at"):
+        text = row.get(key)
+        if text is not None and not isinstance(text, str):
+            return False
+    unit = row.get("billing_unit")
+    return unit is None or unit.strip() != ""
+
+
+def reference_valid(entry) -> bool:
+    """Whether a generated entry survives validation (only its pricing rows can be bad)."""
+    return all(_row_is_valid(row) for row in entry.get("pricing") or [])
+
+
+def _usd_rows(entry):
+    for row in entry.get("pricing") or []:
+        currency = row.get("currency")
+        if currency is None or currency.encode().upper() == b"USD":
+            yield row
+
+
+def _unit_row(entry):
+    """(price, unit) of the cheapest USD row with both; equal prices: the smaller unit."""
+    best = None
+    for row in _usd_rows(entry):
+        price, unit = row.get("unit_price_usd"), row.get("billing_unit")
+        if price is None or unit is None:
+            continue
+        if best is None or price < best[0] or (price == best[0] and unit < best[1]):
+            best = (price, unit)
+    return best
+
+
 def _raw(entry, name):
     """A field as the language sees it, derived fields recomputed from the raw entry."""
     if name == "healthy":
         return entry.get("health_status") == "healthy"
+    if name in ("unit_price", "billing_unit"):
+        best = _unit_row(entry)
+        return None if best is None else best[0 if name == "unit_price" else 1]
+    if name == "cached_input_per_mtok":
+        cached = [row["cached_input_per_mtok"] for row in _usd_rows(entry)
+                  if row.get("cached_input_per_mtok") is not None]
+        return min(cached) if cached else None
     if name == "endpoint":
         category = entry.get("category")
         if category == "audio":

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import itertools
 import random
+import warnings
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import catalogs, conditions, policies, reference_pick, reference_rank
+from strategies import (
+    catalogs,
+    conditions,
+    policies,
+    reference_pick,
+    reference_rank,
+    reference_valid,
+)
 
 import policyeng
 from policyeng.catalog import Catalog
@@ -42,9 +50,13 @@ def test_printing_then_parsing_gives_the_same_tree(tree):
     assert parse(s.policy_to_text(tree)) == tree
 
 
-@given(policies, catalogs())
+@given(policies, catalogs(malformed=True))
 def test_compiled_evaluator_agrees_with_the_reference_interpreter(tree, raw):
-    catalog = Catalog.from_entries(raw)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", policyeng.CatalogWarning)
+        catalog = Catalog.from_entries(raw)
+    assert names(catalog.entries) == names(e for e in raw if reference_valid(e))
+    assert len(caught) == len(raw) - len(catalog.entries)
     policy = compiled(tree)
     assert names(policy.rank(catalog)) == names(reference_rank(tree, catalog.entries))
     expected = reference_pick(tree, catalog.entries)
