@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -98,19 +97,47 @@ class Policy:
         return catalog.entries
 
 
-@dataclass
 class Selection:
-    """The answer to a policy: one model, its endpoint, and how it was reached."""
+    """The answer to a policy: one model, its endpoint, and how it was reached.
 
-    entry: dict[str, Any]
-    compiled: Policy = field(repr=False)
-    catalog_ref: Catalog = field(repr=False)
-    policy: str = ""
-    via: str | None = None
-    #: The catalog could not be confirmed at its last refresh (a long-running ``Resolver``).
-    stale: bool = False
-    #: Every candidate's circuit breaker was open: this is the best one anyway (``Resolver``).
-    degraded: bool = False
+    A plain class rather than a dataclass, which would import ``dataclasses``
+    (and ``inspect`` behind it) on every ``policyeng select``.
+    """
+
+    def __init__(
+        self,
+        entry: dict[str, Any],
+        compiled: Policy,
+        catalog_ref: Catalog,
+        policy: str = "",
+        via: str | None = None,
+        stale: bool = False,
+        degraded: bool = False,
+    ) -> None:
+        self.entry = entry
+        self.compiled = compiled
+        self.catalog_ref = catalog_ref
+        self.policy = policy
+        self.via = via
+        #: The catalog could not be confirmed at its last refresh (a long-running ``Resolver``).
+        self.stale = stale
+        #: Every candidate's circuit breaker was open: this is the best one anyway (``Resolver``).
+        self.degraded = degraded
+
+    def _fields(self) -> tuple:
+        return (self.entry, self.compiled, self.catalog_ref, self.policy, self.via, self.stale,
+                self.degraded)
+
+    def __repr__(self) -> str:
+        return (f"Selection(entry={self.entry!r}, policy={self.policy!r}, via={self.via!r}, "
+                f"stale={self.stale!r}, degraded={self.degraded!r})")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Selection):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def model_name(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
@@ -138,8 +139,8 @@ def test_builtin_digest_names_a_body_that_validates_entry_by_entry():
     from policyeng.catalog.sources import BUILTIN_META_PATH
     from policyeng.catalog.validation import validate_entries
 
-    body = BUILTIN_PATH.read_bytes()
-    meta = json.loads(BUILTIN_META_PATH.read_text())
+    body = Path(BUILTIN_PATH).read_bytes()
+    meta = json.loads(Path(BUILTIN_META_PATH).read_text())
     assert meta["sha256"] == hashlib.sha256(body).hexdigest(), (
         "builtin.json changed: update sha256 in builtin.meta.json after checking it validates")
     entries, skipped = validate_entries(json.loads(body))

@@ -15,7 +15,7 @@ import policyeng
 from policyeng.catalog.sources import BUILTIN_PATH
 
 DATA = Path(__file__).parent / "data"
-CATALOGS = [BUILTIN_PATH, DATA / "openrouter.json", DATA / "litellm-2026-07-sample.json"]
+CATALOGS = [Path(BUILTIN_PATH), DATA / "openrouter.json", DATA / "litellm-2026-07-sample.json"]
 
 # jq '[.[] | select(.supports | index("TAG"))]'  ->  policy 'supports TAG'
 EXAMPLES = {

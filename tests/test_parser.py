@@ -169,7 +169,7 @@ def test_nesting_up_to_the_limit_is_fine():
 def test_generated_parser_matches_the_grammar():
     """``_lark_standalone.py`` must be regenerated whenever grammar.lark changes."""
     from policyeng.language import _lark_standalone
-    from policyeng.language.parser import grammar_digest
+    from policyeng.language.generate import grammar_digest
 
     assert _lark_standalone.GRAMMAR_SHA256 == grammar_digest(), (
         "grammar.lark changed: run `python -m policyeng.language.generate`"
@@ -189,8 +189,7 @@ def test_regenerating_the_parser_gives_the_vendored_file():
     from lark import Lark
 
     from policyeng.language import _lark_standalone
-    from policyeng.language.generate import generate_standalone
-    from policyeng.language.parser import GRAMMAR_PATH, STANDALONE_PATH
+    from policyeng.language.generate import GRAMMAR_PATH, STANDALONE_PATH, generate_standalone
 
     tables = re.compile(r"^(DATA|MEMO) = \(\n\{[^\n]*\}\n\)$", re.MULTILINE)
     fresh = tables.sub(r"\1 = ...", generate_standalone())

@@ -8,15 +8,15 @@ plus where the catalog came from (source, sha256, fetch time, staleness).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CatalogError, CatalogWarning
-from .validation import Skipped, validate_entries, validate_remembered
+
+if TYPE_CHECKING:
+    from .validation import Skipped
 
 #: category -> endpoint, from the provider's model discovery page.
 ENDPOINTS = {
@@ -33,20 +33,50 @@ ENDPOINTS = {
 TRANSCRIPTION_ENDPOINT = "/v1/audio/transcriptions"
 
 
-@dataclass(repr=False)
 class Catalog:
-    """Validated entries (dicts, with their derived fields) and their provenance."""
+    """Validated entries (dicts, with their derived fields) and their provenance.
+
+    A plain class, not a dataclass: every ``policyeng select`` builds one, and
+    the dataclasses module costs more to import than the catalog costs to load.
+    """
 
     entries: list[dict[str, Any]]
     source: str
     sha256: str
-    fetched_at: str | None = None
-    stale: bool = False
-    skipped: list[Skipped] = field(default_factory=list)
-    live_known: bool = False
+    fetched_at: str | None
+    stale: bool
+    skipped: list[Skipped]
+    live_known: bool
     #: how this copy was had: "builtin", "file", "network (HTTP 200)", "cache (fresh)", ...
-    origin: str = ""
-    _by_name: dict[str, dict] | None = field(default=None, repr=False, compare=False)
+    origin: str
+
+    def __init__(
+        self,
+        entries: list[dict[str, Any]],
+        source: str,
+        sha256: str,
+        fetched_at: str | None = None,
+        stale: bool = False,
+        skipped: list[Skipped] | None = None,
+        live_known: bool = False,
+        origin: str = "",
+    ) -> None:
+        self.entries, self.source, self.sha256 = entries, source, sha256
+        self.fetched_at, self.stale = fetched_at, stale
+        self.skipped = [] if skipped is None else skipped
+        self.live_known, self.origin = live_known, origin
+        self._by_name: dict[str, dict] | None = None
+
+    def _fields(self) -> tuple:
+        return (self.entries, self.source, self.sha256, self.fetched_at, self.stale,
+                self.skipped, self.live_known, self.origin)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.entries)
@@ -120,20 +150,28 @@ def parse_catalog(
     strict: bool = False,
     fetched_at: str | None = None,
     stale: bool = False,
+    sha256: str | None = None,
     validated_sha256: str | None = None,
     remember: bool = False,
     require: str | None = None,
 ) -> Catalog:
     """Turn a response body into a Catalog: parse, validate each entry, derive fields.
 
-    ``validated_sha256`` names a body already known to be entirely valid (the
-    bundled snapshot, checked by the test suite), whose validation is skipped;
+    ``sha256`` is the body's digest when the caller already knows it (the
+    bundled snapshot's, recorded beside it and checked by the test suite), so
+    that the body need not be hashed again. ``validated_sha256`` names a body
+    already known to be entirely valid (the bundled snapshot), whose validation
+    is skipped;
     ``remember=True`` reuses the validation of a body seen before (``memo``).
     ``require`` (how the error starts: ``"holds"``) makes a body with no usable
     entry a ``CatalogError``, raised before any skipped-entry warning so that a
     rejected body never floods stderr first.
     """
-    digest = hashlib.sha256(body).hexdigest()
+    if sha256 is None:
+        import hashlib  # the bundled snapshot's digest is known: no OpenSSL at start-up
+
+        sha256 = hashlib.sha256(body).hexdigest()
+    digest = sha256
     try:
         data = json.loads(body)
     except UnicodeDecodeError as exc:
@@ -153,8 +191,12 @@ def parse_catalog(
     if digest == validated_sha256:
         entries, skipped = data, []
     elif remember:
+        from .validation import validate_remembered
+
         entries, skipped = validate_remembered(data, digest)
     else:
+        from .validation import validate_entries
+
         entries, skipped = validate_entries(data)
     if skipped and strict:
         shown = "\n  ".join(str(s) for s in skipped[:20])

@@ -114,7 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 done, 1 no match, 2 bad usage or policy, 3 catalog unusable.",
     )
     parser.add_argument("--version", action="version", version=f"policyeng {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # prog given: argparse would otherwise format a usage line to derive it, importing
+    # shutil (and the compression modules behind it) on every run.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                     prog=parser.prog)
     for command in COMMANDS:
         command.add_parser(commands)
     for sub in commands.choices.values():

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ..fields import BOOLEAN, NUMBER, STRING
@@ -53,13 +52,17 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
 
 
-@dataclass(frozen=True)
 class Compiled:
     """The generated functions of one policy."""
 
-    filter: Callable[[list], list]
-    sort_key: Callable[[dict], Any]
-    source: str
+    __slots__ = ("filter", "sort_key", "source")
+
+    def __init__(
+        self, filter: Callable[[list], list], sort_key: Callable[[dict], Any], source: str
+    ) -> None:
+        self.filter = filter
+        self.sort_key = sort_key
+        self.source = source
 
     def matches(self, entry: dict) -> bool:
         return bool(self.filter((entry,)))

@@ -11,7 +11,11 @@ a lark that writes something else fails here rather than shipping untrimmed.
 
 from __future__ import annotations
 
-from .parser import GRAMMAR_PATH, STANDALONE_PATH, grammar_digest
+import hashlib
+from pathlib import Path
+
+GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
+STANDALONE_PATH = Path(__file__).with_name("_lark_standalone.py")
 
 #: (what lark writes, what the vendored module holds instead, why).
 _TRIMS = (
@@ -69,6 +73,11 @@ _TRIMS = (
         "the tables are literals; pickle served only lark's grammar cache, unused here",
     ),
 )
+
+
+def grammar_digest() -> str:
+    """The digest the generated module records, to tell when it is out of date."""
+    return hashlib.sha256(GRAMMAR_PATH.read_bytes()).hexdigest()
 
 
 def generate_standalone() -> str:

@@ -4,16 +4,15 @@ Building lark's LALR tables from ``grammar.lark`` takes longer than a whole
 ``policyeng select`` should, so the tables are generated ahead of time with
 lark's standalone tool into ``_lark_standalone.py`` (regenerate with
 ``python -m policyeng.language.generate`` after editing the grammar; a test checks
-the two agree). Lark errors become ``PolicyError`` with a caret and a plain-words
-list of what could come next.
+the two agree). Lark errors become ``PolicyError`` with a caret and a
+plain-words list of what could come next. Every ``policyeng select`` parses, so
+this module imports only ``re`` and the generated module.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-import threading
-from pathlib import Path
+from _thread import allocate_lock  # threading.Lock itself, without importing threading
 
 from ..errors import PolicyError
 from ..fields import FIELDS
@@ -22,10 +21,8 @@ from . import ast as s
 MAX_LENGTH = 10_000
 MAX_DEPTH = 100
 
-GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
-STANDALONE_PATH = Path(__file__).with_name("_lark_standalone.py")
 _parser = None
-_parser_lock = threading.Lock()
+_parser_lock = allocate_lock()
 
 # How the grammar's terminals read in an error message.
 _TERMINAL_WORDS = {
@@ -62,10 +59,6 @@ def _get_parser():
             if _parser is None:
                 _parser = _runtime().Lark_StandAlone(transformer=_builder())
     return _parser
-
-
-def grammar_digest() -> str:
-    return hashlib.sha256(GRAMMAR_PATH.read_bytes()).hexdigest()
 
 
 def parse(text: str) -> s.Policy:
