@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import NoMatch
+from .fields import price_per_unit
 from .language import ast as s
 from .language.codegen import compile_condition
 
@@ -84,6 +85,39 @@ def unknown_value(node: s.Node, entries: list[dict[str, Any]], *,
     if close:
         return f"no model in the catalog {what}; did you mean {' or '.join(map(repr, close))}?"
     return f"no model in the catalog {what}"
+
+
+#: The per-token prices a ranking can read by mistake for a model billed per unit.
+TOKEN_PRICES = ("input_per_mtok", "output_per_mtok")
+
+
+def per_unit_ranking(policy: Policy, catalog: Catalog) -> str | None:
+    """`order by output_per_mtok` over image, video or audio models: a warning, or None.
+
+    Such models are billed per image, second or character: their token prices
+    are 0 or missing, so ranking by them orders the candidates by nothing
+    (then by name) and quietly picks a dearer model. Said when a candidate
+    has a ``unit_price`` and none of the token prices the ranking reads.
+    """
+    read = [name for name in TOKEN_PRICES
+            if any(name in s.fields_used(key.expr) for key in policy.tree.order_by)]
+    if not read:
+        return None
+    candidates = policy.filter(catalog)
+    billed = sorted((e for e in candidates if e.get("unit_price") is not None
+                     and not any(e.get(name) for name in read)),
+                    key=lambda e: (e["unit_price"], e["model_name"]))
+    if not billed:
+        return None
+    examples = ", ".join(f"{e['model_name']} {price_per_unit(e['unit_price'], e['billing_unit'])}"
+                         for e in billed[:EXAMPLES])
+    more = ", ..." if len(billed) > EXAMPLES else ""
+    count, total = len(billed), len(candidates)
+    which = (f"{count} of the {total} candidates are" if count < total
+             else "the only candidate is" if count == 1 else f"all {count} candidates are")
+    return (f"order by {' and '.join(read)}: {which} billed per unit and "
+            f"{'has' if count == 1 else 'have'} no such price ({examples}{more}); "
+            f"hint: order by unit_price ranks them by what they cost")
 
 
 def funnel(policy: Policy, catalog: Catalog) -> list[dict[str, Any]]:

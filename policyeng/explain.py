@@ -12,7 +12,8 @@ The shape (``explain --json`` prints exactly this)::
      "funnel": [STEP, ...],          # one per top-level `and` clause, in order
      "passed": N, "pickable": N,     # left after the funnel / of those, with an endpoint
      "order_by": [KEY_TEXT, ...],
-     "candidates": [{"rank", "model_name", "endpoint", "category", "keys": [...], "picked"}, ...],
+     "candidates": [{"rank", "model_name", "endpoint", "category", "keys": [...],
+                     "billing_unit", "picked"}, ...],  # billing_unit: what unit_price is per
      "pick": MODEL_NAME | None,
      "model": WHY | None}            # only with model=...
 
@@ -126,6 +127,7 @@ def candidates(
             "endpoint": entry.get("endpoint"),
             "category": entry.get("category"),
             "keys": [_plain(value(entry)) for value in keys],
+            "billing_unit": entry.get("billing_unit"),
             "picked": entry is pick,
         }
         for rank, entry in enumerate(ranked, 1)

@@ -39,3 +39,19 @@ FIELDS: dict[str, str] = {
 #: and ``cached_input_per_mtok`` come from the entry's ``pricing`` rows.
 DERIVED = frozenset({"endpoint", "healthy", "live", "unit_price", "billing_unit",
                      "cached_input_per_mtok"})
+
+
+def price_per_unit(price: float, unit: str | None) -> str:
+    """``$0.003/image``, ``$0.0001 per second of audio``: a unit price as people read it.
+
+    Written out in plain decimals (``$0.0000008``, not ``8e-07``): a price in
+    scientific notation is easy to misread by a factor of ten.
+    """
+    from decimal import Decimal
+
+    digits = format(Decimal(repr(price)), "f")
+    if "." in digits:
+        digits = digits.rstrip("0").rstrip(".")
+    if not unit:
+        return f"${digits}"
+    return f"${digits} per {unit}" if " " in unit else f"${digits}/{unit}"

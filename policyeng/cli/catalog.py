@@ -35,17 +35,19 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     from . import tables
 
-    headers = ["model_name", "category", "endpoint", "input", "output", "context", "health"]
+    headers = ["model_name", "category", "endpoint", "input", "output", "unit price", "context",
+               "health"]
     health = {"healthy": "green", "degraded": "yellow", "down": "red"}
     rows = [
         [e["model_name"], tables.value_cell(e.get("category")),
          e.get("endpoint") or ("(none)", "yellow"),
          tables.value_cell(e.get("input_per_mtok")), tables.value_cell(e.get("output_per_mtok")),
+         tables.price_cell(e.get("unit_price"), e.get("billing_unit")),
          tables.value_cell(e.get("context_window")),
          (e.get("health_status") or "(missing)", health.get(e.get("health_status"), "dim"))]
         for e in entries
     ]
-    print("\n".join(tables.table(headers, rows, tables.Style(sys.stdout), right=(3, 4, 5),
+    print("\n".join(tables.table(headers, rows, tables.Style(sys.stdout), right=(3, 4, 5, 6),
                                   shrink=((2,), (0,), (1,)))))
     print(f"{len(entries)} of {len(catalog)} models, catalog {catalog.source}", file=sys.stderr)
     return EXIT_OK

@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"policyeng: {exc}\nhint: see each clause's drops and the ranking with: {again}",
               file=sys.stderr)
         return EXIT_NO_MATCH
+    _warn_per_unit(selection)
     if form == "json":
         print_json(selection.to_dict(top=_top(args)))
     elif form in ("env", "github"):
@@ -110,6 +111,15 @@ def run(args: argparse.Namespace) -> int:
         if args.top:
             _print_candidates(selection, args.top)
     return EXIT_OK
+
+
+def _warn_per_unit(selection) -> None:
+    """Ranking image, video or audio models by a token price they do not have: say so."""
+    from ..diagnose import per_unit_ranking
+
+    trap = per_unit_ranking(selection.compiled, selection.catalog_ref)
+    if trap:
+        print(f"policyeng: warning: {trap}", file=sys.stderr)
 
 
 def _top(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ from typing import IO, Any
 from ..errors import text_width
 from ..explain import _show as show_value
 from ..explain import no_pick_reason
+from ..fields import price_per_unit
 
 #: ANSI SGR codes of the few styles used.
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
@@ -161,6 +162,11 @@ def value_cell(value: Any) -> Cell:
     if isinstance(value, str):
         return value
     return show_value(value)
+
+
+def price_cell(price: float | None, unit: str | None) -> Cell:
+    """A ``unit_price`` with what it is per: ``$0.003/image``."""
+    return value_cell(price) if price is None else price_per_unit(price, unit)
 
 
 # --- explain ----------------------------------------------------------------------------------
@@ -302,6 +308,7 @@ def ranking_table(
 ) -> list[str]:
     """``#``, model, endpoint and one column per ranking key; ``*`` in place of the pick's rank."""
     rows: list[list[Cell]] = []
+    bare_keys = [key.removesuffix(" desc") for key in keys]
     for index, c in enumerate(candidates):
         if gap_after is not None and index == gap_after:
             rows.append(["...", "", "", *("" for _ in keys)])
@@ -312,7 +319,8 @@ def ranking_table(
             (mark, "green bold" if c["picked"] else None),
             (c["model_name"], name_style),
             (endpoint, None if c["endpoint"] else "yellow"),
-            *(value_cell(v) for v in c["keys"]),
+            *(price_cell(v, c.get("billing_unit")) if key == "unit_price" else value_cell(v)
+              for key, v in zip(bare_keys, c["keys"])),
         ])
     right = tuple(range(3, 3 + len(keys)))
     lines = table(["#", "model_name", "endpoint", *keys], rows, style, right=(0, *right),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..catalog.model import Catalog
-from ..diagnose import unknown_value
+from ..diagnose import per_unit_ranking, unknown_value
 from ..engine import CatalogLike, Selection
 from ..language import ast as syntax
 from .book import PolicyBook
@@ -119,6 +119,9 @@ def check_book(book: PolicyBook, catalog: CatalogLike = None) -> list[PolicyRepo
         report = PolicyReport(policy.name, policy.file, policy.line,
                               tried=[a.name for a in tried],
                               warnings=unknown_values(policy.compiled.tree.where, catalog))
+        trap = per_unit_ranking(policy.compiled, catalog)
+        if trap:
+            report.warnings.append(trap)
         if tried[-1].selection is None:
             chain = " -> ".join(report.tried)
             reason = "resolves to no model" + (f" (tried {chain})" if len(tried) > 1 else "")
