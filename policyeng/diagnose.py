@@ -113,9 +113,10 @@ def per_unit_ranking(policy: Policy, catalog: Catalog) -> str | None:
                          for e in billed[:EXAMPLES])
     more = ", ..." if len(billed) > EXAMPLES else ""
     count, total = len(billed), len(candidates)
-    which = (f"{count} of the {total} candidates are" if count < total
-             else "the only candidate is" if count == 1 else f"all {count} candidates are")
-    return (f"order by {' and '.join(read)}: {which} billed per unit and "
+    which = (f"{count} of the {total} candidates" if count < total
+             else "the only candidate" if count == 1 else f"all {count} candidates")
+    return (f"order by {' and '.join(read)}: {which} "
+            f"{'is' if count == 1 else 'are'} billed per unit and "
             f"{'has' if count == 1 else 'have'} no such price ({examples}{more}); "
             f"hint: order by unit_price ranks them by what they cost")
 

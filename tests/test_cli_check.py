@@ -76,7 +76,7 @@ def test_junit_counts_across_files(cli):
     assert code == 1
     assert root.get("tests") == str(len(cases))
     assert root.get("failures") == "2" == str(len(root.findall("testsuite/testcase/failure")))
-    assert len(root.findall("testsuite")) == 8
+    assert len(root.findall("testsuite")) == 9
 
 
 def test_github_format_annotates_the_policy_line(cli):

@@ -68,7 +68,7 @@ def test_explain_json_prints_what_policy_explain_returns(capsys):
     assert set(data["funnel"][0]) == {"clause", "entered", "passed", "dropped",
                                       "dropped_examples", "children"}
     assert set(data["candidates"][0]) == {"rank", "model_name", "endpoint", "category", "keys",
-                                          "picked"}
+                                          "billing_unit", "picked"}
     assert data["model"]["status"] == "dropped"
     assert data["model"]["reason"] == "output_per_mtok = 1.2, needs < 1"
 

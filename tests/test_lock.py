@@ -69,7 +69,7 @@ def test_lock_then_check_locked_passes_then_fails_after_a_price_change(cli, proj
     assert table[0].split() == ["policy", "locked", "now"]
     assert table[1].split() == ["support-chat", "Llama-3.1-8B-Instruct", "(/v1/chat/completions)",
                                 "Mistral-7B-Instruct-v0.3", "(/v1/chat/completions)"]
-    assert lines[-1] == "9 passed, 3 failed (12 policies, catalog catalog.json)"
+    assert lines[-1] == "13 passed, 3 failed (16 policies, catalog catalog.json)"
 
 
 def test_policy_that_no_longer_resolves_is_drift(cli, project):

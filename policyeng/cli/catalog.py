@@ -33,24 +33,49 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(entries)
         return EXIT_OK
-    from . import tables
-
-    headers = ["model_name", "category", "endpoint", "input", "output", "unit price", "context",
-               "health"]
-    health = {"healthy": "green", "degraded": "yellow", "down": "red"}
-    rows = [
-        [e["model_name"], tables.value_cell(e.get("category")),
-         e.get("endpoint") or ("(none)", "yellow"),
-         tables.value_cell(e.get("input_per_mtok")), tables.value_cell(e.get("output_per_mtok")),
-         tables.price_cell(e.get("unit_price"), e.get("billing_unit")),
-         tables.value_cell(e.get("context_window")),
-         (e.get("health_status") or "(missing)", health.get(e.get("health_status"), "dim"))]
-        for e in entries
-    ]
-    print("\n".join(tables.table(headers, rows, tables.Style(sys.stdout), right=(3, 4, 5, 6),
-                                  shrink=((2,), (0,), (1,)))))
+    print("\n".join(_table_lines(entries, sys.stdout)))
     print(f"{len(entries)} of {len(catalog)} models, catalog {catalog.source}", file=sys.stderr)
     return EXIT_OK
+
+
+def _table_lines(entries: list[dict[str, Any]], stream) -> list[str]:
+    """One row per model; a ``unit price`` column when a listed model is billed per unit.
+
+    That column gives way when the output is too narrow for it, or when it
+    would cut the model names shorter than they are without it; ``--json``
+    or a wider terminal shows it.
+    """
+    from ..errors import text_width
+    from . import tables
+
+    health = {"healthy": "green", "degraded": "yellow", "down": "red"}
+    style = tables.Style(stream)
+
+    def lines(with_price: bool, style: tables.Style) -> list[str]:
+        headers = ["model_name", "category", "endpoint", "input", "output",
+                   *(["unit price"] if with_price else []), "context", "health"]
+        rows = [
+            [e["model_name"], tables.value_cell(e.get("category")),
+             e.get("endpoint") or ("(none)", "yellow"),
+             tables.value_cell(e.get("input_per_mtok")),
+             tables.value_cell(e.get("output_per_mtok")),
+             *([tables.price_cell(e.get("unit_price"), e.get("billing_unit"))]
+               if with_price else []),
+             tables.value_cell(e.get("context_window")),
+             (e.get("health_status") or "(missing)", health.get(e.get("health_status"), "dim"))]
+            for e in entries
+        ]
+        return tables.table(headers, rows, style, right=tuple(range(3, len(headers) - 1)),
+                            shrink=((2,), (0,), (1,)))
+
+    with_price = any("unit_price" in e for e in entries)
+    if with_price and style.width is not None:
+        plain = tables.Style(stream, colour=False, width=style.width)
+        priced, unpriced = lines(True, plain), lines(False, plain)
+        name_width = [table[0].index("category") for table in (priced, unpriced)]
+        with_price = (max(map(text_width, priced)) <= style.width
+                      and name_width[0] >= name_width[1])
+    return lines(with_price, style)
 
 
 def _listed(where: str | None, catalog) -> list[dict[str, Any]]:
