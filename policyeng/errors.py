@@ -15,6 +15,8 @@ them (file, line, column, the offending line and a caret) in ``str()``.
 
 from __future__ import annotations
 
+from .text import text_width, visible
+
 
 class Error(Exception):
     """Base class of every error policyeng raises on bad input."""
@@ -108,26 +110,15 @@ def _caret_lines(line: str, column: int, length: int, width: int = 100) -> list[
     start = 0
     if len(line) > width:
         start = max(0, min(column - 1 - width // 2, len(line) - width))
-    shown = line[start : start + width]
+    # Control characters are shown escaped, so the caret is placed by what is shown.
+    shown = visible(line[start : start + width])
     prefix = "..." if start > 0 else ""
     suffix = "..." if start + width < len(line) else ""
     caret = max(1, min(length, len(line) - column + 1, width - (column - 1 - start)))
     # Wide characters (CJK, emoji) take two terminal cells: pad by cells, not characters.
-    pad = " " * (len(prefix) + text_width(line[start : column - 1]))
-    marked = line[column - 1 : column - 1 + caret]
+    pad = " " * (len(prefix) + text_width(visible(line[start : column - 1])))
+    marked = visible(line[column - 1 : column - 1 + caret])
     return [f"  {prefix}{shown}{suffix}", f"  {pad}{'^' * max(1, text_width(marked))}"]
-
-
-def text_width(text: str) -> int:
-    """Columns a string takes on a terminal (wide East Asian characters count two)."""
-    if text.isascii():
-        return len(text)
-    import unicodedata
-
-    return sum(
-        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
-        for c in text
-    )
 
 
 class NoMatch(PolicyError):

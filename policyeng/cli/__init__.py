@@ -18,20 +18,21 @@ from typing import Any
 from .._version import __version__
 from ..errors import Error
 from . import catalog, check, explain, lock, select
-from .common import EXIT_OK, EXIT_USAGE, shell_quote
+from .common import EXIT_OK, EXIT_USAGE, shell_quote, visible_output
 
 #: The commands, in the order ``--help`` lists them.
 COMMANDS = (select, catalog, explain, check, lock)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra:
-        _unrecognized(args, extra)
-    with warnings.catch_warnings():  # restored on return: main() may run in-process
-        warnings.showwarning = _print_warning
-        return _run(args)
+    with visible_output():  # nothing printed may drive the terminal (text.visible)
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            _unrecognized(args, extra)
+        with warnings.catch_warnings():  # restored on return: main() may run in-process
+            warnings.showwarning = _print_warning
+            return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:

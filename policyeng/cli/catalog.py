@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from ..text import visible
 from .common import EXIT_OK, add_catalog_options, load_catalog_for, print_json
 
 
@@ -34,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
         print_json(entries)
         return EXIT_OK
     print("\n".join(_table_lines(entries, sys.stdout)))
-    print(f"{len(entries)} of {len(catalog)} models, catalog {catalog.source}", file=sys.stderr)
+    print(visible(f"{len(entries)} of {len(catalog)} models, catalog {catalog.source}"),
+          file=sys.stderr)
     return EXIT_OK
 
 
@@ -45,7 +47,7 @@ def _table_lines(entries: list[dict[str, Any]], stream) -> list[str]:
     would cut the model names shorter than they are without it; ``--json``
     or a wider terminal shows it.
     """
-    from ..errors import text_width
+    from ..text import text_width
     from . import tables
 
     health = {"healthy": "green", "degraded": "yellow", "down": "red"}
@@ -125,9 +127,9 @@ def _print_catalog_info(catalog, as_json: bool) -> int:
         rows.append(["cache", cache])
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
-        print(f"{name.ljust(width)}  {value}")
+        print(visible(f"{name.ljust(width)}  {value}"))
         if name == "skipped":
             for problem in catalog.skipped:
-                print(f"{''.ljust(width)}    {problem}")
+                print(visible(f"{''.ljust(width)}    {problem}"))
     return EXIT_OK
 

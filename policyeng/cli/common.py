@@ -8,10 +8,15 @@ Exit codes, for every command: 0 done; 1 a policy resolved to nothing, a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import sys
-from typing import Any
+from collections.abc import Iterator
+from typing import IO, Any
+
+from ..text import visible
 
 EXIT_OK, EXIT_NO_MATCH, EXIT_USAGE = 0, 1, 2
 DEFAULT_LOCK = "policies.lock"
@@ -79,8 +84,64 @@ def load_catalog_for_book(args: argparse.Namespace, policies):
 
 
 def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    """Indented JSON, non-ASCII text as it is, but nothing a terminal would act on.
+
+    ``json`` escapes C0 controls only; ``visible`` escapes the rest (DEL, C1,
+    bidirectional overrides, lone surrogates) with JSON's own ``\\u`` escapes, which
+    can only occur inside strings, so the output stays the same JSON value.
+    """
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    sys.stdout.write(visible(text, keep="\n") + "\n")
+
+
+def use_colour(stream: IO[str]) -> bool:
+    """Colour when writing to a terminal, unless ``NO_COLOR`` is set to anything."""
+    if os.environ.get("NO_COLOR", ""):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+#: The only escape sequences policyeng writes itself: SGR colours (``tables.Style``).
+_COLOUR = re.compile(r"(\x1b\[[0-9;]*m)")
+
+
+class VisibleStream:
+    """A text stream that escapes what a terminal would act on, whoever printed it.
+
+    The renderers escape the values they show (``text.visible``); this is the
+    net under them, so that a message nobody thought of (an argparse error
+    echoing an argument, a future renderer) cannot write an escape sequence
+    either. Newlines and carriage returns (the progress meter) pass; colour
+    codes pass only where policyeng colours its output (a terminal, no
+    ``NO_COLOR``).
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._colour = use_colour(stream)
+
+    def write(self, text: str) -> int:
+        if self._colour and "\x1b" in text:
+            parts = _COLOUR.split(text)
+            text = "".join(p if i % 2 else visible(p, keep="\n\r") for i, p in enumerate(parts))
+        else:
+            text = visible(text, keep="\n\r")
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def visible_output() -> Iterator[None]:
+    """stdout and stderr as ``VisibleStream``s for the duration of a command."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = VisibleStream(sys.stdout), VisibleStream(sys.stderr)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def shell_quote(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..text import visible
 from .check import load_book
 from .common import DEFAULT_LOCK, EXIT_OK, add_catalog_options, load_catalog_for_book, plural
 
@@ -33,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
     said = sys.stderr if args.output == "-" else sys.stdout  # `-o -`: stdout is the lock
     width = max(len(r.name) for r in reports)
     for r in reports:
-        print(f"{r.name:<{width}}  {describe(r.pick)}", file=said)
+        print(visible(f"{r.name:<{width}}  {describe(r.pick)}"), file=said)
     where = "stdout" if args.output == "-" else args.output
-    print(f"locked {plural(len(reports), 'policy', 'policies')} in {where} "
-          f"(catalog {catalog.source}, sha256 {catalog.sha256[:12]}...)", file=said)
+    print(visible(f"locked {plural(len(reports), 'policy', 'policies')} in {where} "
+                  f"(catalog {catalog.source}, sha256 {catalog.sha256[:12]}...)"), file=said)
     return EXIT_OK

@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from ..errors import UsageError
+from ..text import visible
 from .common import (
     EXIT_NO_MATCH,
     EXIT_OK,
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     elif form in ("env", "github"):
         _print_shell(form, [(None, selection)])
     else:
-        print(f"{selection.model_name}  {selection.endpoint}")
+        print(visible(f"{selection.model_name}  {selection.endpoint}"))
         if args.top:
             _print_candidates(selection, args.top)
     return EXIT_OK
@@ -162,10 +163,10 @@ def _run_all(args: argparse.Namespace, form: str) -> int:
         models = max((len(s.model_name) for s in picks.values() if s is not None), default=0)
         for name, s in picks.items():
             if s is None:
-                print(f"{name:<{width}}  (no match)")
+                print(visible(f"{name:<{width}}  (no match)"))
                 continue
             via = f"  (via {s.via})" if s.via else ""
-            print(f"{name:<{width}}  {s.model_name:<{models}}  {s.endpoint}{via}")
+            print(visible(f"{name:<{width}}  {s.model_name:<{models}}  {s.endpoint}{via}"))
     return EXIT_NO_MATCH if None in picks.values() else EXIT_OK
 
 
@@ -197,7 +198,7 @@ def _print_shell(form: str, picks) -> None:
     append_github_output("".join(github_text(github_names(pick_values(s), name))
                                  for name, s in picks))
     for name, s in picks:  # and for the step's log, what was picked
-        print(f"{name + '  ' if name else ''}{s.model_name}  {s.endpoint}")
+        print(visible(f"{name + '  ' if name else ''}{s.model_name}  {s.endpoint}"))
 
 
 def _print_candidates(selection, top: int) -> None:

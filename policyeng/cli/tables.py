@@ -21,10 +21,11 @@ import shutil
 from collections.abc import Sequence
 from typing import IO, Any
 
-from ..errors import text_width
 from ..explain import _show as show_value
 from ..explain import no_pick_reason
 from ..fields import price_per_unit
+from ..text import text_width, visible, visible_values
+from .common import use_colour
 
 #: ANSI SGR codes of the few styles used.
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
@@ -43,18 +44,11 @@ class Style:
         self.ellipsis = "…" if self.unicode else "..."
 
     def __call__(self, text: str, style: str | None) -> str:
+        text = visible(text)
         if not self.colour or not style or not text:
             return text
         codes = ";".join(_CODES[name] for name in style.split())
         return f"\x1b[{codes}m{text}\x1b[0m"
-
-
-def use_colour(stream: IO[str]) -> bool:
-    """Colour when writing to a terminal, unless ``NO_COLOR`` is set to anything."""
-    if os.environ.get("NO_COLOR", ""):
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
 
 
 def output_width(stream: IO[str]) -> int | None:
@@ -106,6 +100,7 @@ def table(
     within a group the widest column shrinks first; no column goes below its
     header's width or 8. Numbers are never in ``shrink``: they are never cut.
     """
+    headers = [visible(h) for h in headers]
     cells = [[_split(c) for c in row] for row in rows]
     widths = [text_width(h) for h in headers]
     for row in cells:
@@ -128,7 +123,8 @@ def table(
 
 
 def _split(cell: Cell) -> tuple[str, str | None]:
-    return (cell, None) if isinstance(cell, str) else cell
+    """A cell's text, escaped (``text.visible``) before it is measured, and its style."""
+    return (visible(cell), None) if isinstance(cell, str) else (visible(cell[0]), cell[1])
 
 
 def _line(row, widths, right, style: Style, indent: int) -> str:
@@ -174,6 +170,7 @@ def price_cell(price: float | None, unit: str | None) -> Cell:
 
 def explain_lines(data: dict[str, Any], style: Style, *, top: int = 10) -> list[str]:
     """The ``explain`` report: policy, funnel, ranked candidates, pick, and the why-not."""
+    data = visible_values(data)  # model names and values come from the catalog: no escapes
     catalog = data["catalog"]
     dated = f", {catalog['fetched_at']}" if catalog.get("fetched_at") else ""
     stale = ", stale" if catalog.get("stale") else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import PolicyError
+from ...text import visible
 from ..check import PolicyReport
 from ..lock import describe, drifted
 from . import summary
@@ -30,7 +31,8 @@ def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = No
         lines.append(f"drift against {lock_path}:")
         lines.extend(f"  {a:<{widths[0]}}  {b:<{widths[1]}}  {c}".rstrip() for a, b, c in rows)
     lines.append(summary(reports, catalog))
-    return "\n".join(lines)
+    # Names, picks and reasons come from the catalog and the lock: shown, never obeyed.
+    return "\n".join(visible(line) for line in lines)
 
 
 def render_load_errors(error: PolicyError) -> str | None:

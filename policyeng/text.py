@@ -1,0 +1,81 @@
+"""What a string looks like on a terminal: control characters made visible, and its width.
+
+Catalog entries come from the network, and policy files and locks from pull
+requests, so any string in them may carry what a terminal obeys instead of
+showing: escape sequences (``ESC ] 0 ;`` sets the window title, ``ESC [ 2 J``
+clears the screen), a carriage return that overwrites the line, bidirectional
+overrides that make text read differently from what it is. Every
+human-readable output passes such text through ``visible``, whether or not the
+output is a terminal (a log or ``| less -R`` is a terminal later).
+
+The escapes are JSON's (``\\n``, ``\\r``, ``\\t``, else ``\\u001b``), so the same
+function also makes ``ensure_ascii=False`` JSON safe to print: every character
+it rewrites can only sit inside a JSON string, where its escape means the same.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+#: What a terminal may act on rather than show: C0 controls, DEL, C1 controls, the
+#: line and paragraph separators, bidirectional embeddings, overrides and isolates,
+#: and lone surrogates (not text at all: they cannot even be encoded for output).
+UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _SHORT.get(char) or f"\\u{ord(char):04x}"
+
+
+def visible(text: str, keep: str = "") -> str:
+    """``text`` with every unsafe character written as its escape (``ESC`` -> ``\\u001b``).
+
+    ``keep`` names the characters the output's own format needs raw (``"\\n"``
+    between the lines of a message); everything else unsafe is escaped,
+    including a newline inside a value, which would otherwise fake a new line.
+    """
+    if not UNSAFE.search(text):
+        return text
+    if not keep:
+        return UNSAFE.sub(_escape, text)
+    return UNSAFE.sub(lambda m: m.group() if m.group() in keep else _escape(m), text)
+
+
+def visible_values(data: Any) -> Any:
+    """A copy of plain data (dicts, lists, strings) with every string made ``visible``.
+
+    For renderers that build lines from a report's values in many places: escaping
+    the report once, up front, leaves no value to forget.
+    """
+    if isinstance(data, str):
+        return visible(data)
+    if isinstance(data, dict):
+        return {key: visible_values(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [visible_values(value) for value in data]
+    return data
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """True when ``text`` holds half of a UTF-16 pair: not text, and no encoding can write it."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
+def text_width(text: str) -> int:
+    """Columns a string takes on a terminal (wide East Asian characters count two)."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
