@@ -264,7 +264,10 @@ def _read_body(response: httpx.Response, url: str, settings: FetchSettings, dead
     """Stream the body, never holding more than ``max_bytes`` of it."""
     limit = settings.max_bytes
     declared = response.headers.get("content-length")
-    total = int(declared) if declared and declared.isdigit() else None
+    total = None
+    if declared and declared.isascii() and declared.isdigit():
+        # 5,000 digits would not even convert (int's digit limit), and is over any limit
+        total = int(declared) if len(declared) <= 18 else limit + 1
     if total is not None and total > limit:
         raise CatalogError(
             f"response is {_size(total)}, over the {_size(limit)} limit", source=url

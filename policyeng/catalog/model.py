@@ -172,16 +172,7 @@ def parse_catalog(
 
         sha256 = hashlib.sha256(body).hexdigest()
     digest = sha256
-    try:
-        data = json.loads(body)
-    except UnicodeDecodeError as exc:
-        raise CatalogError(f"is not UTF-8 text (byte {exc.start})", source=source) from None
-    except json.JSONDecodeError as exc:
-        raise CatalogError(
-            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
-        ) from None
-    except RecursionError:
-        raise CatalogError("is nested too deeply to be a catalog", source=source) from None
+    data, unusual = read_json(body, source, known_valid=digest == validated_sha256)
     if not isinstance(data, list):
         kind = type(data).__name__ if not isinstance(data, dict) else "JSON object"
         raise CatalogError(
@@ -193,11 +184,11 @@ def parse_catalog(
     elif remember:
         from .validation import validate_remembered
 
-        entries, skipped = validate_remembered(data, digest)
+        entries, skipped = validate_remembered(data, digest, unusual=unusual)
     else:
         from .validation import validate_entries
 
-        entries, skipped = validate_entries(data)
+        entries, skipped = validate_entries(data, unusual=unusual)
     if skipped and strict:
         shown = "\n  ".join(str(s) for s in skipped[:20])
         more = f"\n  ... and {len(skipped) - 20} more" if len(skipped) > 20 else ""
@@ -214,6 +205,61 @@ def parse_catalog(
         require_models(catalog, require)
     warn_skipped(catalog, stacklevel=4)
     return catalog
+
+
+#: Lone surrogates, escaped (``"\\ud800"``) or as raw bytes: json decodes both without a word.
+_SURROGATE = rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}|\xed[\xa0-\xbf]"
+#: Python refuses to read integers longer than this (sys.get_int_max_str_digits), and any
+#: longer than a double can hold are no size or price: they are read as floats (then inf).
+_LONGEST_INT = 308
+
+
+def read_json(body: bytes, source: str, *, known_valid: bool = False) -> tuple[Any, bool]:
+    """The body as JSON, and whether it may hold values entries must not (``unusual``).
+
+    A catalog is hostile input: numbers of 5,000 digits, ``NaN`` and ``Infinity``
+    (which Python's json accepts), a number too large for a double, lone
+    surrogates. None of these stops the parse; each sets ``unusual``, so that
+    validation looks for them in every entry (and only then: a normal body
+    pays nothing). A ``known_valid`` body (the bundled snapshot) is read plainly.
+    """
+    if known_valid:
+        return _plain_json(body, source), False
+    import math
+    import re
+
+    unusual = re.search(_SURROGATE, body) is not None
+
+    def number(text: str) -> float:
+        nonlocal unusual
+        value = float(text)
+        if not math.isfinite(value):
+            unusual = True
+        return value
+
+    def integer(text: str) -> int | float:
+        return int(text) if len(text.lstrip("-")) <= _LONGEST_INT else number(text)
+
+    def constant(name: str) -> float:
+        nonlocal unusual
+        unusual = True
+        return float(name)
+
+    return _plain_json(body, source, parse_int=integer, parse_float=number,
+                       parse_constant=constant), unusual
+
+
+def _plain_json(body: bytes, source: str, **hooks: Any) -> Any:
+    try:
+        return json.loads(body, **hooks)
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"is not UTF-8 text (byte {exc.start})", source=source) from None
+    except json.JSONDecodeError as exc:
+        raise CatalogError(
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
+        ) from None
+    except RecursionError:
+        raise CatalogError("is nested too deeply to be a catalog", source=source) from None
 
 
 def warn_skipped(catalog: Catalog, stacklevel: int = 3) -> None:

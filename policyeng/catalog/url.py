@@ -129,7 +129,7 @@ def _live_ids(body: bytes, url: str) -> set[str]:
     shape = 'expected the OpenAI list shape {"object": "list", "data": [{"id": ...}, ...]}'
     try:
         data: Any = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, a 5,000-digit number, too deep
         raise CatalogError(f"not JSON; {shape}", source=url) from None
     items = data.get("data") if isinstance(data, dict) else None
     if not isinstance(items, list):

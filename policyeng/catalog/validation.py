@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -23,6 +24,7 @@ from typing import Any
 
 from ..fields import DERIVED, FIELDS, NUMBER
 from ..files import replace_file
+from ..text import has_lone_surrogate, visible
 
 PACKAGE_DIR = Path(__file__).parent.parent
 
@@ -39,12 +41,16 @@ class Skipped:
         return f"entry [{self.index}]{name}: {self.reason}"
 
 
-def validate_entries(data: list[Any]) -> tuple[list[dict[str, Any]], list[Skipped]]:
+def validate_entries(
+    data: list[Any], *, unusual: bool = True
+) -> tuple[list[dict[str, Any]], list[Skipped]]:
     """Keep the valid entries, first of each ``model_name``; report the rest.
 
     Every entry goes through a compiled validator (fastjsonschema, about as fast
     as parsing the JSON); only an entry it rejects is validated again with
     ``jsonschema``, whose messages say exactly what is wrong and where.
+    ``unusual=False`` (the body holds no lone surrogate, NaN or infinity: see
+    ``model.read_json``) spares the walk through every value of every entry.
     """
     is_valid = _fast_validator()
     entries: list[dict[str, Any]] = []
@@ -52,6 +58,8 @@ def validate_entries(data: list[Any]) -> tuple[list[dict[str, Any]], list[Skippe
     seen: dict[str, int] = {}
     for index, entry in enumerate(data):
         error = None if is_valid(entry) else _first_error(_validator(), entry)
+        if error is None and unusual:
+            error = not_plain_data(entry)
         name = entry.get("model_name") if isinstance(entry, dict) else None
         name = name if isinstance(name, str) else None
         if error is not None:
@@ -89,6 +97,32 @@ def field_path(path: Iterable[str | int]) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
     return text
+
+
+def not_plain_data(value: Any) -> str | None:
+    """Where a value holds what no output can show faithfully, and what; None if nowhere.
+
+    A lone surrogate is not text (it cannot even be encoded for printing), and
+    NaN or an infinity is not a number JSON can carry: anywhere in an entry,
+    extra fields included, either makes it invalid.
+    """
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        where, current = stack.pop()
+        if isinstance(current, str):
+            if has_lone_surrogate(current):
+                return f"{where or 'value'}: {visible(current)!s} is not text (a lone surrogate)"
+        elif isinstance(current, float):
+            if not math.isfinite(current):
+                return f"{where or 'value'}: {current} is not a finite number"
+        elif isinstance(current, dict):
+            for key, item in reversed(list(current.items())):
+                if has_lone_surrogate(key):
+                    return f"{where or 'entry'}: key {visible(key)} is not text (a lone surrogate)"
+                stack.append((f"{where}.{key}" if where else key, item))
+        elif isinstance(current, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in reversed(list(enumerate(current))))
+    return None
 
 
 def _non_finite(entry: dict[str, Any]) -> str | None:
@@ -143,7 +177,9 @@ def _validator():
 
 
 
-def validate_remembered(data: list[Any], digest: str) -> tuple[list[Any], list[Skipped]]:
+def validate_remembered(
+    data: list[Any], digest: str, *, unusual: bool = True
+) -> tuple[list[Any], list[Skipped]]:
     """``validate_entries(data)``, answered from the memo when this body was seen before."""
     from .response_cache import cache_dir
 
@@ -152,9 +188,13 @@ def validate_remembered(data: list[Any], digest: str) -> tuple[list[Any], list[S
     if skipped is not None:
         dropped = {problem.index for problem in skipped}
         return [e for i, e in enumerate(data) if i not in dropped], skipped
-    entries, skipped = validate_entries(data)
+    entries, skipped = validate_entries(data, unusual=unusual)
     _remember(path, len(data), skipped)
     return entries, skipped
+
+
+#: Bumped when validation beyond the schema changes, so older memos are not trusted.
+_RULES = 2
 
 
 @cache
@@ -163,7 +203,7 @@ def _schema_digest() -> str:
 
 
 def _key(digest: str) -> str:
-    return hashlib.sha256(f"{digest}:{_schema_digest()}".encode()).hexdigest()
+    return hashlib.sha256(f"{digest}:{_schema_digest()}:{_RULES}".encode()).hexdigest()
 
 
 def _recall(path: Path, count: int) -> list[Skipped] | None:

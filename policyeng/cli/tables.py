@@ -57,7 +57,9 @@ def output_width(stream: IO[str]) -> int | None:
     if isatty and isatty():
         return shutil.get_terminal_size().columns
     columns = os.environ.get("COLUMNS", "")
-    return int(columns) if columns.isdigit() and int(columns) > 0 else None
+    if not (columns.isascii() and columns.isdigit() and len(columns) <= 6):
+        return None
+    return int(columns) or None
 
 
 def _can_encode(stream: IO[str], text: str) -> bool:

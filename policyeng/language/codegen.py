@@ -47,9 +47,14 @@ class _Descending:
 
 
 def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """``*`` and ``?`` wildcards, everything else literal, case-insensitive."""
-    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern]
-    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+    """``*`` and ``?`` wildcards, everything else literal, over case-folded text.
+
+    Case-insensitive by Unicode case folding, not ``re.IGNORECASE`` (which lets
+    ``İ`` match ``i`` but not ``straße`` match ``STRASSE``): the pattern is folded
+    here, and the value is folded before it is matched (``_Generator.condition``).
+    """
+    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.casefold()]
+    return re.compile("".join(parts), re.DOTALL)
 
 
 class Compiled:
@@ -189,7 +194,7 @@ class _Generator:
         if isinstance(node, s.Matches):
             matcher = self.constant(glob_to_regex(node.pattern.value).fullmatch)
             source, guards = self.value(node.operand)
-            return self._guarded(guards, f"{matcher}({source}) is not None")
+            return self._guarded(guards, f"{matcher}({source}.casefold()) is not None")
         raise TypeError(f"not a condition: {node!r}")
 
     def compare(self, node: s.Compare) -> str:

@@ -245,17 +245,34 @@ class _LiteralError(Exception):
         self.start, self.length = token.start_pos, len(token)
 
 
+#: Digits a whole-number literal may have: any longer is beyond a double (about 1.8e308).
+_LONGEST_WHOLE = 308
+
+
 def _number(token) -> int | float:
+    """A number literal's exact decimal value, rounded to a double once (``4.095k`` is 4095).
+
+    ``float("4.095") * 1000`` rounds twice and gives 4094.9999999999995; a
+    suffix moves the decimal point in the digits instead, and ``float`` reads
+    the result once. A value no double can hold is an error here, so that
+    evaluation never meets an overflow.
+    """
     raw = str(token).replace("_", "")
-    scale = 1
+    whole_number = raw.rstrip("kM").isdigit()  # `1.5k` stays a float, as it was written
     if raw[-1] in "kM":
-        scale = 1_000 if raw[-1] == "k" else 1_000_000
-        raw = raw[:-1]
-    if raw.isdigit():
-        return int(raw) * scale
-    value = float(raw) * scale
+        whole, _, fraction = raw[:-1].partition(".")
+        shift = 3 if raw[-1] == "k" else 6
+        fraction = fraction.ljust(shift, "0")
+        raw = f"{whole}{fraction[:shift]}" + (f".{fraction[shift:]}" if fraction[shift:] else "")
+    if raw.isdigit() and len(raw.lstrip("0")) > _LONGEST_WHOLE:
+        value = float("inf")  # int() would refuse past 4,300 digits; no double holds it
+    elif whole_number:
+        return int(raw.lstrip("0") or "0")
+    else:
+        value = float(raw)
     if value == float("inf"):
-        raise _LiteralError(f"number {token} is too large", token, "type")
+        raise _LiteralError("this number is too large (a number is at most about 1.8e308)",
+                            token, "type")
     return value
 
 

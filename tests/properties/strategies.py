@@ -258,8 +258,8 @@ def value(node, entry):
 
 
 def _glob(pattern: str, text: str) -> bool:
-    """Case-insensitive * and ? matching, written out as plain recursion."""
-    pattern, text = pattern.lower(), text.lower()
+    """* and ? matching by Unicode case folding (both sides), written out as plain recursion."""
+    pattern, text = pattern.casefold(), text.casefold()
 
     @functools.cache
     def match(i: int, j: int) -> bool:
