@@ -41,7 +41,7 @@ def test_alias_expansion_is_bounded():
         previous = chr(ord(level) - 1)
         text += f"{level}: &{level} [{', '.join([f'*{previous}'] * 10)}]\n"
     assert error_of(text).message == (
-        "the file expands to more than 100,000 values (through aliases)")
+        "the file holds more than 100,000 values (each use of an alias counts again)")
 
 
 def test_merge_keys_and_complex_keys_are_refused():

@@ -7,6 +7,7 @@ answered (``via``).
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
 from collections.abc import Iterable, Iterator
@@ -82,30 +83,42 @@ class PolicyBook:
     def chain(self, name: str) -> list[str]:
         """The names tried for ``name``: itself, then its fallbacks depth first, each once."""
         order: list[str] = []
+        seen: set[str] = set()
         stack = [self[name].name]
         while stack:
             current = stack.pop()
-            if current in order:
+            if current in seen:
                 continue
+            seen.add(current)
             order.append(current)
             stack.extend(reversed(self.policies[current].fallback))
         return order
 
-    def attempts(self, name: str, catalog: CatalogLike = None) -> list[Attempt]:
+    def attempts(self, name: str, catalog: CatalogLike = None, *,
+                 outcomes: dict[str, Selection | NoMatch] | None = None) -> list[Attempt]:
         """Try ``name`` and then its fallbacks until one resolves; every try, in order.
 
         The last attempt holds the Selection, unless nothing in the chain resolved.
         ``catalog=None``: ``$POLICYENG_CATALOG``, else the ``catalog:`` of the policy's
-        file, else the default chain (as on the command line).
+        file, else the default chain (as on the command line). ``outcomes`` keeps
+        each policy's own result across calls on one catalog (``check_book``), so
+        that resolving every policy of a long fallback chain stays linear.
         """
         resolved = self.catalog_for([name], catalog)
+        outcomes = {} if outcomes is None else outcomes
         tried = []
         for current in self.chain(name):
-            try:
-                selection = self.policies[current].compiled.select(resolved, name=current)
-            except NoMatch as exc:
-                tried.append(Attempt(current, error=exc))
+            outcome = outcomes.get(current)
+            if outcome is None:
+                try:
+                    outcome = self.policies[current].compiled.select(resolved, name=current)
+                except NoMatch as exc:
+                    outcome = exc
+                outcomes[current] = outcome
+            if isinstance(outcome, NoMatch):
+                tried.append(Attempt(current, error=outcome))
                 continue
+            selection = copy.copy(outcome)  # shares the ranked candidates, once computed
             selection.policy = name
             selection.via = None if current == name else current
             tried.append(Attempt(current, selection=selection))

@@ -113,9 +113,10 @@ def unknown_values(node: syntax.Node, catalog: Catalog) -> list[str]:
 def check_book(book: PolicyBook, catalog: CatalogLike = None) -> list[PolicyReport]:
     """Resolve every policy of the book (fallbacks included) and check its expectations."""
     catalog = book.catalog_for(book.names, catalog)  # once, for every policy
+    outcomes: dict[str, Any] = {}  # each policy's own result, reused along fallback chains
     reports = []
     for policy in book:
-        tried = book.attempts(policy.name, catalog)
+        tried = book.attempts(policy.name, catalog, outcomes=outcomes)
         report = PolicyReport(policy.name, policy.file, policy.line,
                               tried=[a.name for a in tried],
                               warnings=unknown_values(policy.compiled.tree.where, catalog))

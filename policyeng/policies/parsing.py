@@ -15,13 +15,13 @@ import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from ..catalog.sources import is_url
 from ..engine import Policy, compile
-from ..errors import PolicyError, PolicyFileError
+from ..errors import PolicyError, PolicyFileError, UsageError
 from ..language.parser import parse
+from ..text import visible
 from .yamldoc import YamlDocument, format_path, load_yaml
 
 _TYPE_WORDS = {"string": "text", "array": "a list", "object": "a mapping",
@@ -55,13 +55,40 @@ class NamedPolicy:
         return self.compiled.text
 
 
+#: What one policy file may hold, unless the environment allows more. Far above any
+#: real file (a few KB, a few dozen policies), and low enough that a hostile or
+#: generated file is refused in a moment instead of taking minutes and gigabytes.
+MAX_FILE_BYTES = ("POLICYENG_MAX_FILE_BYTES", 1_000_000)
+MAX_POLICIES = ("POLICYENG_MAX_POLICIES", 5_000)
+
+
+def file_limit(limit: tuple[str, int]) -> int:
+    """A limit's value: its environment variable when set, else the default."""
+    name, default = limit
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit() and 0 < len(value) <= 18 and int(value) > 0):
+        raise UsageError(f"{name}={visible(value[:40])!r}: expected a whole number, 1 or more")
+    return int(value)
+
+
 def read_text_file(file: str) -> str:
+    """A policy file's text: UTF-8 (a byte-order mark is dropped), within the size limit."""
+    limit = file_limit(MAX_FILE_BYTES)
     try:
-        return Path(file).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise PolicyError(f"not UTF-8 text (byte {exc.start})", kind="file", source=file) from None
+        with open(file, "rb") as stream:
+            raw = stream.read(limit + 1)  # never more, whatever the file is
     except OSError as exc:
         raise PolicyError(f"cannot read: {exc.strerror}", kind="file", source=file) from None
+    if len(raw) > limit:
+        raise PolicyError(f"the file is over {limit:,} bytes, the most a policy file may hold",
+                          kind="limit", source=file,
+                          hint=f"split it, or set {MAX_FILE_BYTES[0]} to allow more")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"not UTF-8 text (byte {exc.start})", kind="file", source=file) from None
 
 
 def raise_all(errors: list[PolicyError]) -> None:
@@ -78,7 +105,8 @@ def load_file(file: str) -> dict[str, NamedPolicy]:
 
 def parse_policy_file(text: str, source: str = "<policies>") -> dict[str, NamedPolicy]:
     """Policy-file text -> policies; the stages stop at the first stage that finds mistakes."""
-    document = load_yaml(text, source)
+    document = load_yaml(text.removeprefix("\ufeff"), source)
+    _check_policy_count(document)
     raise_all(schema_errors(document))
     data = document.data
     policies: dict[str, NamedPolicy] = {}
@@ -92,6 +120,18 @@ def parse_policy_file(text: str, source: str = "<policies>") -> dict[str, NamedP
     raise_all(errors)
     raise_all(fallback_errors(document, policies))
     return policies
+
+
+def _check_policy_count(document: YamlDocument) -> None:
+    """Refuse a file of more policies than the limit before any is validated or compiled."""
+    data = document.data
+    policies = data.get("policies") if isinstance(data, dict) else None
+    limit = file_limit(MAX_POLICIES)
+    if isinstance(policies, dict) and len(policies) > limit:
+        raise document.error(
+            f"the file holds {len(policies):,} policies, over the limit of {limit:,} per file",
+            ("policies",), kind="limit", at_key=True,
+            hint=f"split it, or set {MAX_POLICIES[0]} to allow more")
 
 
 def catalog_source(value: str | None, file: str) -> str | None:

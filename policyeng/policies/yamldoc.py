@@ -10,10 +10,12 @@ each node by its YAML path. No tag ever builds an object.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import PolicyError, PolicyFileError, line_column
+from ..text import has_lone_surrogate, visible
 
 Path = tuple[str | int, ...]
 
@@ -26,8 +28,12 @@ _PLAIN_TAGS = {
 }
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-#: Aliases can make a small file expand into a huge tree ("billion laughs").
+#: Values a file may hold, each use of an alias counted again: aliases can make a
+#: small file expand into a huge tree ("billion laughs").
 MAX_NODES = 100_000
+#: Bits a whole number may have: any larger is beyond a double (about 1.8e308), so it
+#: could not be compared with a price or printed as one.
+_WIDEST_INT = 1023
 
 
 def format_path(path: Path) -> str:
@@ -138,7 +144,7 @@ def load_yaml(text: str, source: str) -> YamlDocument:
 
     document = YamlDocument(source, text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = _compose(yaml, text)
         if root is None:
             raise PolicyError("the file is empty; expected `version: 1` and `policies:`",
                               kind="yaml", source=source)
@@ -155,6 +161,22 @@ def load_yaml(text: str, source: str) -> YamlDocument:
     if builder.errors:
         raise builder.errors[0] if len(builder.errors) == 1 else PolicyFileError(builder.errors)
     return document
+
+
+def _compose(yaml, text: str):
+    """The node tree, composed by libyaml when PyYAML has it (several times faster).
+
+    libyaml's marks count characters as the pure loader's do, so lines and columns
+    are the same; only its error messages are worded differently, so a file it
+    refuses is composed again by the pure loader, whose wording the hints know.
+    """
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return yaml.compose(text, Loader=fast)
+        except (yaml.YAMLError, UnicodeError):
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
 def _short(tag: str) -> str:
@@ -218,8 +240,8 @@ class _Builder:
         self.count += 1
         if self.count > MAX_NODES:
             if self.count == MAX_NODES + 1:
-                self.fail(f"the file expands to more than {MAX_NODES:,} values "
-                          "(through aliases)", node, "limit")
+                self.fail(f"the file holds more than {MAX_NODES:,} values (each use of an "
+                          "alias counts again)", node, "limit")
             return None
         if id(node) in self.active:
             self.fail("an alias refers to a value that contains it", node, "yaml")
@@ -278,6 +300,10 @@ class _Builder:
         return result
 
     def scalar(self, node) -> Any:
+        if has_lone_surrogate(node.value):  # "\ud800" in a quoted scalar: not text
+            self.fail(f"{visible(node.value)} is not text (it holds a lone surrogate)", node,
+                      "yaml")
+            return None
         if node.tag == _TIMESTAMP_TAG:
             return node.value
         if node.tag not in _PLAIN_TAGS:
@@ -285,7 +311,32 @@ class _Builder:
                       "(only plain text, numbers, true/false and null)", node, "yaml")
             return None
         try:
-            return self.constructor.construct_object(node, deep=True)
+            value = self.constructor.construct_object(node, deep=True)
         except self.yaml.YAMLError as exc:
             self.fail(f"not a valid {node.tag.rsplit(':', 1)[-1]}: {exc}", node, "yaml")
             return None
+        except ValueError:  # int() refuses more than 4,300 digits
+            value = float("inf")
+        return self.number(value, node)
+
+    def number(self, value: Any, node) -> Any:
+        """A number a policy file can use: finite, and within what a double holds.
+
+        ``.nan`` is no bound (every comparison with it is false, so a limit of NaN
+        lets everything pass) and ``.inf`` no count or price; refused wherever
+        they are written, with the place.
+        """
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return value
+        if isinstance(value, int) and value.bit_length() <= _WIDEST_INT:
+            return value
+        if isinstance(value, float) and math.isfinite(value):
+            return value
+        if value != value:
+            self.fail("`.nan` (not a number) is not a value a policy file accepts; "
+                      "write a number", node, "schema")
+        else:
+            self.fail(f"{visible(node.value[:20])}{'...' if len(node.value) > 20 else ''} "
+                      "is too large: numbers are finite and at most about 1.8e308",
+                      node, "schema")
+        return None
