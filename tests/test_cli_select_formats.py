@@ -83,7 +83,8 @@ def test_github_appends_outputs_and_prints_the_pick(cli, write_catalog, tmp_path
     target.write_text("earlier=kept\n")
     monkeypatch.setenv("GITHUB_OUTPUT", str(target))
     code, out, _ = cli("select", "true", "--catalog", str(catalog), "--format", "github")
-    assert code == 0 and out == "two\nlines $(x)  /v1/chat/completions\n"
+    # the log shows the pick on one line, its newline escaped (text.visible)
+    assert code == 0 and out == "two\\nlines $(x)  /v1/chat/completions\n"
     outputs = read_github_output(target.read_text())
     assert outputs["earlier"] == "kept"
     assert outputs["model_name"] == "two\nlines $(x)"

@@ -133,6 +133,20 @@ class VisibleStream:
         return getattr(self._stream, name)
 
 
+def exact_output(stream: IO[str]) -> IO[str]:
+    """The stream under a ``VisibleStream``, unless it is a terminal.
+
+    For output that is data whose exact bytes matter (``select --format env``,
+    sourced by a shell): written as it is into a file or a pipe, and still shown
+    escaped when it would reach a terminal.
+    """
+    inner = getattr(stream, "_stream", None)
+    isatty = getattr(stream, "isatty", None)
+    if inner is None or (isatty is not None and isatty()):
+        return stream
+    return inner
+
+
 @contextlib.contextmanager
 def visible_output() -> Iterator[None]:
     """stdout and stderr as ``VisibleStream``s for the duration of a command."""

@@ -16,6 +16,7 @@ from .common import (
     EXIT_NO_MATCH,
     EXIT_OK,
     add_catalog_options,
+    exact_output,
     load_catalog_for,
     load_catalog_for_book,
     print_json,
@@ -192,8 +193,9 @@ def _print_shell(form: str, picks) -> None:
         pick_values,
     )
 
-    if form == "env":
-        sys.stdout.write("".join(env_text(env_names(pick_values(s), name)) for name, s in picks))
+    if form == "env":  # sourced by a shell: the exact values, unless shown on a terminal
+        exact_output(sys.stdout).write(
+            "".join(env_text(env_names(pick_values(s), name)) for name, s in picks))
         return
     append_github_output("".join(github_text(github_names(pick_values(s), name))
                                  for name, s in picks))
