@@ -112,21 +112,23 @@ class VisibleStream:
     The renderers escape the values they show (``text.visible``); this is the
     net under them, so that a message nobody thought of (an argparse error
     echoing an argument, a future renderer) cannot write an escape sequence
-    either. Newlines and carriage returns (the progress meter) pass; colour
-    codes pass only where policyeng colours its output (a terminal, no
-    ``NO_COLOR``).
+    either. Newlines pass (and on stderr carriage returns, which the progress
+    meter redraws with); colour codes pass only where policyeng colours its
+    output (a terminal, no ``NO_COLOR``).
     """
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], keep: str = "\n") -> None:
         self._stream = stream
+        self._keep = keep
         self._colour = use_colour(stream)
 
     def write(self, text: str) -> int:
+        keep = self._keep
         if self._colour and "\x1b" in text:
             parts = _COLOUR.split(text)
-            text = "".join(p if i % 2 else visible(p, keep="\n\r") for i, p in enumerate(parts))
+            text = "".join(p if i % 2 else visible(p, keep=keep) for i, p in enumerate(parts))
         else:
-            text = visible(text, keep="\n\r")
+            text = visible(text, keep=keep)
         return self._stream.write(text)
 
     def __getattr__(self, name: str) -> Any:
@@ -151,7 +153,8 @@ def exact_output(stream: IO[str]) -> IO[str]:
 def visible_output() -> Iterator[None]:
     """stdout and stderr as ``VisibleStream``s for the duration of a command."""
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = VisibleStream(sys.stdout), VisibleStream(sys.stderr)  # type: ignore[assignment]
+    sys.stdout = VisibleStream(sys.stdout)  # type: ignore[assignment]
+    sys.stderr = VisibleStream(sys.stderr, keep="\n\r")  # type: ignore[assignment]
     try:
         yield
     finally:
