@@ -28,6 +28,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .diagnose import clause_steps, clause_text, emptied_step, no_endpoint
+from .fields import price_per_unit
 from .language import ast as s
 from .language.codegen import compile_condition, compile_value
 
@@ -327,7 +328,7 @@ def _reason(policy: Policy, node: s.Node, entry: dict) -> str:
             need = f"{'not in' if node.negated else 'in'} [{values}]"
         return f"{_describe(policy, operand, entry)}, needs {need}"
     if isinstance(node, s.Not):
-        facts = "; ".join(_describe_field(name, value) for name, value in
+        facts = "; ".join(_describe_field(name, value, entry) for name, value in
                           _values(node.operand, entry).items())
         return f"{facts}, so {clause_text(policy, node.operand)} holds and `not` drops it"
     return f"{text} is false"  # pragma: no cover - every predicate kind is handled above
@@ -338,16 +339,18 @@ def _describe(policy: Policy, node: s.Node, entry: dict) -> str:
 
     value = compile_value(node)(entry)
     if isinstance(node, s.Field):
-        return _describe_field(node.name, value)
-    fields = "; ".join(_describe_field(n, v) for n, v in _values(node, entry).items())
+        return _describe_field(node.name, value, entry)
+    fields = "; ".join(_describe_field(n, v, entry) for n, v in _values(node, entry).items())
     shown = "missing" if value is None else _show(value)
     verb = "is" if value is None else "="
     return f"{clause_text(policy, node)} {verb} {shown} ({fields})"
 
 
-def _describe_field(name: str, value: Any) -> str:
+def _describe_field(name: str, value: Any, entry: dict) -> str:
     if value is None:
         return f"{name} is missing"
+    if name == "unit_price":  # with what it is per: unit_price = $0.0015/minute
+        return f"{name} = {price_per_unit(value, entry.get('billing_unit'))}"
     if isinstance(value, list):
         return f"{name} = [{', '.join(_tag(v) for v in value)}]"
     return f"{name} = {_show(value)}"

@@ -154,7 +154,7 @@ def test_explain_reports_the_unit_and_the_values_it_read(cli):
     assert code == 0 and data["pick"] == "whisper-large-v3-turbo"
     assert data["candidates"][0]["billing_unit"] == "minute"
     assert data["model"]["values"] == {"unit_price": 0.0015}
-    assert data["model"]["reason"] == "unit_price = 0.0015, needs < 0.001"
+    assert data["model"]["reason"] == "unit_price = $0.0015/minute, needs < 0.001"
 
 
 def test_catalog_lists_unit_prices_when_a_listed_model_has_one(cli, monkeypatch):

@@ -286,7 +286,9 @@ def derive(entry: dict[str, Any]) -> None:
     entry["healthy"] = entry.get("health_status") == "healthy"
     for name in PRICE_FIELDS:
         entry.pop(name, None)
-    entry.update(usd_prices(entry.get("pricing") or ()))
+    rows = entry.get("pricing")
+    if rows:  # most entries (every per-token model) have none
+        entry.update(usd_prices(rows))
 
 
 #: The fields ``usd_prices`` derives from an entry's ``pricing`` rows.
