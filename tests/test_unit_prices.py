@@ -279,3 +279,20 @@ def test_the_example_policies_pick_the_cheapest_per_unit(cli, name, model):
     code, out, err = cli("select", "-f", str(ROOT / "policies" / "media-prices.yaml"), name)
     assert code == 0 and err == ""
     assert out.split()[0] == model
+
+
+def test_select_all_names_the_policy_it_warns_about(cli, write):
+    path = write("media.yaml", """
+        version: 1
+        policies:
+          images:
+            where: supports image_generation and healthy
+            order_by: [output_per_mtok]
+          chat:
+            where: supports chat and healthy
+            order_by: [output_per_mtok]
+        """)
+    code, out, err = cli("select", "-f", path, "--all")
+    assert code == 0 and out.splitlines()[0].split()[:2] == ["images", "FLUX.1-dev"]
+    assert err.startswith("policyeng: warning: policy 'images': order by output_per_mtok: all 4 ")
+    assert err.count("\n") == 1

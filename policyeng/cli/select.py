@@ -115,13 +115,13 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _warn_per_unit(selection) -> None:
+def _warn_per_unit(selection, about: str = "") -> None:
     """Ranking image, video or audio models by a token price they do not have: say so."""
     from ..diagnose import per_unit_ranking
 
     trap = per_unit_ranking(selection.compiled, selection.catalog_ref)
     if trap:
-        print(f"policyeng: warning: {trap}", file=sys.stderr)
+        print(f"policyeng: warning: {about}{trap}", file=sys.stderr)
 
 
 def _top(args: argparse.Namespace) -> int:
@@ -154,6 +154,8 @@ def _run_all(args: argparse.Namespace, form: str) -> int:
         except NoMatch as exc:
             print(f"policyeng: {exc}", file=sys.stderr)
             picks[name] = None
+        else:
+            _warn_per_unit(picks[name], f"policy {name!r}: ")
     if form == "json":
         print_json({name: s and s.to_dict(top=_top(args)) for name, s in picks.items()})
     elif form in ("env", "github"):
