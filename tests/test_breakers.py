@@ -102,18 +102,15 @@ def test_version_changes_exactly_when_the_open_set_or_its_times_change(breakers,
     assert breakers.version == version + 1
 
 
-def test_status_lists_open_models_with_wall_clock_until(breakers, clock):
+def test_open_until_lists_open_models_with_wall_clock_times(breakers, clock):
     breakers.failure("b", status=401)
     breakers.failure("a", status=404, retry_after=5)
-    assert breakers.status() == [
-        {"model_name": "a", "until": clock.time() + 5},
-        {"model_name": "b", "until": clock.time() + 30},
-    ]
+    assert breakers.open_until() == [("a", clock.time() + 5), ("b", clock.time() + 30)]
 
 
 def test_a_huge_retry_after_is_cut_to_a_day(breakers, clock):
     breakers.failure("m", retry_after=1e300)
-    assert breakers.status()[0]["until"] == clock.time() + 86400
+    assert breakers.open_until() == [("m", clock.time() + 86400)]
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

@@ -25,7 +25,6 @@ import math
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from numbers import Real
 
 from .clock import Clock
 
@@ -56,15 +55,9 @@ class Breakers:
 
     def __init__(self, cooldown: float = 30.0, allowed_fails: int = 3,
                  clock: Clock | None = None) -> None:
-        if isinstance(cooldown, bool) or not isinstance(cooldown, Real) \
-                or not math.isfinite(cooldown) or cooldown < 0:
-            raise ValueError(f"cooldown is a number of seconds, 0 or more, not {cooldown!r}")
-        if isinstance(allowed_fails, bool) or not isinstance(allowed_fails, int) \
-                or allowed_fails < 0:
-            raise ValueError(f"allowed_fails is a whole number, 0 or more, not {allowed_fails!r}")
-        self.cooldown = float(cooldown)
-        self.allowed_fails = allowed_fails
-        self.clock = clock or Clock()
+        self.cooldown: float = _checked_cooldown(cooldown)
+        self.allowed_fails: int = _checked_allowed_fails(allowed_fails)
+        self.clock: Clock = clock or Clock()
         self.version = 0
         self._breakers: dict[str, _Breaker] = {}
         self._open: frozenset[str] = frozenset()
@@ -134,11 +127,10 @@ class Breakers:
         """The monotonic time the next open breaker closes (infinity when none is open)."""
         return self._next_expiry
 
-    def status(self) -> list[dict[str, float | str]]:
-        """``[{"model_name", "until"}]`` (``until`` a Unix time), for ``Resolver.status()``."""
+    def open_until(self) -> list[tuple[str, float]]:
+        """``(model_name, until)`` for each open breaker, ``until`` a Unix time; by name."""
         with self._lock:
-            return [{"model_name": name, "until": b.open_until_wall}
-                    for name, b in sorted(self._breakers.items())
+            return [(name, b.open_until_wall) for name, b in sorted(self._breakers.items())
                     if b.open_until is not None and b.open_until_wall is not None]
 
     def reinitialize_after_fork(self) -> None:
@@ -153,6 +145,19 @@ class Breakers:
         self.version += 1
 
 
+def _checked_cooldown(cooldown: object) -> float:
+    if isinstance(cooldown, (int, float)) and not isinstance(cooldown, bool) \
+            and math.isfinite(cooldown) and cooldown >= 0:
+        return float(cooldown)
+    raise ValueError(f"cooldown is a number of seconds, 0 or more, not {cooldown!r}")
+
+
+def _checked_allowed_fails(allowed_fails: object) -> int:
+    if not isinstance(allowed_fails, int) or isinstance(allowed_fails, bool) or allowed_fails < 0:
+        raise ValueError(f"allowed_fails is a whole number, 0 or more, not {allowed_fails!r}")
+    return allowed_fails
+
+
 def _checked_status(status: object) -> int | None:
     if status is None:
         return None
@@ -164,7 +169,7 @@ def _checked_status(status: object) -> int | None:
 def _checked_retry_after(retry_after: object) -> float | None:
     if retry_after is None:
         return None
-    if isinstance(retry_after, bool) or not isinstance(retry_after, Real) \
-            or not retry_after >= 0 or math.isnan(retry_after):
+    if not isinstance(retry_after, (int, float)) or isinstance(retry_after, bool) \
+            or not retry_after >= 0:  # NaN fails this too
         raise ValueError(f"retry_after is a number of seconds, 0 or more, not {retry_after!r}")
     return min(float(retry_after), MAX_RETRY_AFTER)

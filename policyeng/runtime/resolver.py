@@ -39,7 +39,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from numbers import Real
+from functools import partial
 from typing import Any
 
 from ..catalog.model import Catalog
@@ -427,7 +427,7 @@ class Resolver:
                 catalog = state.catalog
                 reason = change_reason(
                     old, new, catalog=catalog,
-                    policy_for=lambda via, name=name: self._policy_for(name, via),
+                    policy_for=partial(self._policy_for, name),
                     open_now=state.open, open_before=before[1] if before else frozenset())
                 changes.append(Change(name, _model(old), _model(new), reason,
                                       old.via if old else None, new.via if new else None))
@@ -523,7 +523,7 @@ class Resolver:
             backoff = min(self.refresh_interval, FIRST_BACKOFF * 2 ** (self._failures_in_a_row - 1))
             retry_after = getattr(exc, "retry_after", None)
             delay = backoff * self._jitter()
-            if isinstance(retry_after, Real) and retry_after > delay:
+            if isinstance(retry_after, (int, float)) and retry_after > delay:
                 delay = min(float(retry_after), 86400.0)
             self._schedule(delay)
             if not self._state.stale:
@@ -642,8 +642,8 @@ class Resolver:
             "last_error": self._last_error,
             "refreshes": self._refreshes,
             "refresh_failures": self._refresh_failures,
-            "open": [{"model_name": b["model_name"], "until": _iso(b["until"])}
-                     for b in self._breakers.status()],
+            "open": [{"model_name": name, "until": _iso(until)}
+                     for name, until in self._breakers.open_until()],
         }
 
     # --- helpers -------------------------------------------------------------------------
@@ -706,10 +706,10 @@ def _read_locked(lock: str | os.PathLike[str] | None, book) -> dict[str, Pick] |
 
 
 def _seconds(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
-            or value <= 0:
-        raise ValueError(f"{name} is a number of seconds greater than 0, not {value!r}")
-    return float(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and math.isfinite(value) and value > 0:
+        return float(value)
+    raise ValueError(f"{name} is a number of seconds greater than 0, not {value!r}")
 
 
 def _looks_like_a_name(text: str) -> bool:
