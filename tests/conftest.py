@@ -36,6 +36,9 @@ def _isolated_catalog_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> 
                  "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    from policyeng.catalog import recent
+
+    recent.forget()  # catalogs kept in memory by an earlier test are not this test's
 
 
 @pytest.fixture(autouse=True)

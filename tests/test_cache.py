@@ -70,7 +70,7 @@ def test_an_unwritable_cache_warns_and_the_load_goes_on(server, monkeypatch, tmp
     [warning] = caught
     assert str(warning.message) == (
         f"cannot write the catalog cache {CatalogCache().path_for(server.url())}: "
-        "Not a directory")
+        "Not a directory (kept in memory instead)")
 
 
 def test_a_304_does_not_undo_a_concurrent_refresh(tmp_path):

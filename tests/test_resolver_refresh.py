@@ -154,19 +154,20 @@ def test_a_raising_callback_is_logged_and_the_thread_goes_on(server, policies, c
 
 
 def test_max_stale_fails_closed_and_recovers(server, policies, clock):
-    server.script("/api/models", reply(200, CATALOG), reply(500, b""), reply(500, b""),
-                  reply(200, CATALOG))
+    server.script("/api/models", reply(200, CATALOG), reply(500, b""))
     with resolver_for(server, policies, clock, max_stale=100) as resolver:
         clock.advance(60)
         wait_until(lambda: failures(resolver) == 1)
         assert resolver.select("chat").stale is True
         resolver.refresh()  # fails again; the deadline still counts from the last success
-        clock.advance(39)
+        clock.advance(39)  # past the back-off: the thread tries (and fails) once more
+        wait_until(lambda: failures(resolver) == 3)
         assert resolver.select("chat").model_name == "a"
         clock.advance(1.5)
         with pytest.raises(CatalogError, match=r"could not be refreshed for over 100 s"):
             resolver.select("chat")
         assert resolver.status()["state"] == "failed"
+        server.script("/api/models", reply(200, CATALOG))
         resolver.refresh()
         assert resolver.status()["state"] == "ready"
         assert resolver.select("chat").stale is False

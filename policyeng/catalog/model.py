@@ -137,9 +137,13 @@ def require_models(catalog: Catalog, what: str = "holds") -> None:
 
 
 def apply_live(catalog: Catalog, live_ids: set[str]) -> None:
-    """Set ``live`` on every entry (listed by ``/v1/models`` or not); mark it known."""
-    for entry in catalog.entries:
-        entry["live"] = entry["model_name"] in live_ids
+    """Set ``live`` on every entry (listed by ``/v1/models`` or not); mark it known.
+
+    The entries are copied, not changed: other catalogs (kept in memory) share them.
+    """
+    catalog.entries = [{**entry, "live": entry["model_name"] in live_ids}
+                       for entry in catalog.entries]
+    catalog._by_name = None
     catalog.live_known = True
 
 

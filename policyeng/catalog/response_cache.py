@@ -22,6 +22,10 @@ new one, never half of either; a ``filelock`` serialises writers so that the
 read-modify-write after a 304 does not undo a concurrent refresh. The body's
 sha256 is in the metadata and checked on every read.
 
+A directory that cannot be written (read-only, full, not a directory) costs
+one warning per process; the entry is then kept in this process's memory
+instead, so conditional requests and fall-backs still work.
+
 Nothing secret is stored: only ``/api/models`` (public) is cached, never the
 ``/v1/models`` live list or any request header.
 """
@@ -45,6 +49,17 @@ from .times import iso_time
 
 FORMAT_VERSION = 1
 LOCK_TIMEOUT = 10.0
+
+#: Entries that could not be written to their directory, by (directory, url).
+_kept_in_memory: dict[tuple[str, str], CacheEntry] = {}
+#: Directories already warned about (one warning per process each).
+_unwritable: set[str] = set()
+
+
+def forget_memory() -> None:
+    """Drop the entries kept in memory and the warnings given (``recent.forget``)."""
+    _kept_in_memory.clear()
+    _unwritable.clear()
 
 
 def cache_dir() -> Path:
@@ -104,11 +119,11 @@ class CatalogCache:
         try:
             raw = path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
-            return None
+            return _kept_in_memory.get((str(self.directory), url))
         except OSError as exc:
             warnings.warn(f"cannot read cached catalog {path}: {exc.strerror}", CatalogWarning,
                           stacklevel=2)
-            return None
+            return _kept_in_memory.get((str(self.directory), url))
         head, _, body = raw.partition(b"\n")
         try:
             meta = json.loads(head)
@@ -153,8 +168,13 @@ class CatalogCache:
             path.parent.mkdir(parents=True, exist_ok=True)
             replace_file(path, json.dumps(meta).encode() + b"\n" + entry.body)
         except OSError as exc:
-            warnings.warn(f"cannot write the catalog cache {path}: {exc.strerror or exc}",
-                          CatalogWarning, stacklevel=3)
+            _kept_in_memory[(str(self.directory), entry.url)] = entry
+            if str(self.directory) not in _unwritable:
+                _unwritable.add(str(self.directory))
+                warnings.warn(f"cannot write the catalog cache {path}: {exc.strerror or exc}"
+                              " (kept in memory instead)", CatalogWarning, stacklevel=3)
+        else:
+            _kept_in_memory.pop((str(self.directory), entry.url), None)
 
     @contextmanager
     def _locked(self, url: str) -> Iterator[None]:

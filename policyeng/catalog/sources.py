@@ -14,6 +14,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CatalogError, CatalogWarning, UsageError
+from . import recent
 from .model import Catalog, apply_live, parse_catalog
 
 if TYPE_CHECKING:
@@ -153,7 +154,11 @@ def is_url(source: str) -> bool:
 
 
 def load_builtin(*, strict: bool = False) -> Catalog:
-    """The snapshot bundled in the package, dated by its metadata."""
+    """The snapshot bundled in the package, dated by its metadata (parsed once per process)."""
+    return recent.parsed(("builtin", strict), lambda: _read_builtin(strict))
+
+
+def _read_builtin(strict: bool) -> Catalog:
     with open(BUILTIN_META_PATH, encoding="utf-8") as file:
         meta = json.load(file)
     with open(BUILTIN_PATH, "rb") as file:
@@ -167,14 +172,24 @@ def load_builtin(*, strict: bool = False) -> Catalog:
 
 
 def load_file(source: str, *, strict: bool = False) -> Catalog:
-    """A JSON file in the ``/api/models`` shape; its modification time is its fetch time."""
+    """A JSON file in the ``/api/models`` shape; its modification time is its fetch time.
+
+    Parsed again only when the file changes (its size, modification time or inode).
+    """
+    if not source:
+        raise CatalogError("the catalog source is empty", source="''", hint=SOURCES)
+    key = recent.file_key(source, strict)
+    if key is None:  # missing, or not a regular file: _read_file says why
+        return _read_file(source, strict)
+    return recent.parsed(key, lambda: _read_file(source, strict))
+
+
+def _read_file(source: str, strict: bool) -> Catalog:
     from pathlib import Path
 
     from .times import iso_time
 
     path = Path(source)
-    if not source:
-        raise CatalogError("the catalog source is empty", source="''", hint=SOURCES)
     try:
         if path.exists() and not path.is_dir() and not path.is_file():
             # a FIFO would block and a device (/dev/zero) never end

@@ -19,6 +19,7 @@ import warnings
 from typing import Any
 
 from ..errors import CatalogError, CatalogWarning
+from . import recent
 from .http import FetchSettings, Progress, get, origin_url
 from .model import Catalog, parse_catalog
 from .response_cache import CacheEntry, CatalogCache
@@ -40,39 +41,74 @@ def load_url(
     cache: CatalogCache | None = None,
     progress: Progress | None = None,
 ) -> Catalog:
-    """The catalog at ``source``: from a fresh cache, the network, or (stale) the cache."""
+    """The catalog at ``source``: from memory or a fresh cache, the network, or (stale) the cache.
+
+    In-process memory (``recent``) answers first: a copy younger than
+    ``max_age``, or, within the back-off after a failed fetch, the same
+    answer as then (the stale copy with its warning, or the error) without
+    trying the network again. ``refresh=True`` always fetches.
+    """
     cache = cache if cache is not None else CatalogCache()
-    settings = settings if settings is not None else FetchSettings()
     max_age = DEFAULT_MAX_AGE if max_age is None else max_age
+    key = (source, str(cache.directory), strict)
+    if not refresh:
+        remembered = recent.url_state(key)
+        now = recent.now()
+        if isinstance(remembered, recent.Fresh) and now - remembered.fetched_at <= max_age:
+            return recent.copy(remembered.catalog, origin="cache (fresh)")
+        if isinstance(remembered, recent.Failed) and now < remembered.until and not offline:
+            return _as_before(source, remembered, fallback)
+    settings = settings if settings is not None else FetchSettings()
     entry = cache.read(source)
     if entry is not None and not refresh and entry.age() <= max_age:
-        return _from_cache(entry, strict, stale=False, origin="cache (fresh)")
+        catalog = _from_cache(entry, strict, stale=False, origin="cache (fresh)")
+        recent.fetched(key, catalog, entry.fetched_at)
+        return recent.copy(catalog)
     if offline:
         if entry is None:
             raise CatalogError("offline, and no cached copy", source=source)
         _warn_stale(source, "offline", entry)
         return _from_cache(entry, strict, stale=True, origin="cache (offline)")
     try:
-        return _fetch(source, entry, cache, strict, settings, progress)
+        catalog, fetched_at = _fetch(source, entry, cache, strict, settings, progress)
     except CatalogError as exc:
-        if entry is None:
+        stale = None if entry is None else _from_cache(entry, strict, stale=True,
+                                                       origin="cache (stale)")
+        recent.failed(key, exc, stale, entry)
+        if entry is None or stale is None:
             raise CatalogError(f"{exc.message}; no cached copy", source=source,
                                retry_after=exc.retry_after) from None
         if not fallback:
             raise
         _warn_stale(source, exc.message, entry)
-        return _from_cache(entry, strict, stale=True, origin="cache (stale)")
+        return recent.copy(stale)
+    recent.fetched(key, catalog, fetched_at)
+    return recent.copy(catalog)
+
+
+def _as_before(source: str, remembered: recent.Failed, fallback: bool) -> Catalog:
+    """Within the back-off after a failed fetch: the answer that fetch got, without the network."""
+    error = remembered.error
+    if remembered.stale is None or remembered.entry is None:
+        raise CatalogError(f"{error.message}; no cached copy", source=source,
+                           retry_after=error.retry_after)
+    if not fallback:
+        raise CatalogError(error.message, source=error.source, hint=error.hint,
+                           retry_after=error.retry_after)
+    _warn_stale(source, error.message, remembered.entry)
+    return recent.copy(remembered.stale)
 
 
 def _fetch(source: str, entry: CacheEntry | None, cache: CatalogCache, strict: bool,
-           settings: FetchSettings, progress: Progress | None) -> Catalog:
+           settings: FetchSettings, progress: Progress | None) -> tuple[Catalog, float]:
     """Revalidate or fetch; store the body only if it makes a usable catalog."""
     response = get(source, settings=settings, progress=progress,
                    headers=entry.validators() if entry is not None else None)
     if response.status == 304 and entry is not None:
         confirmed = cache.confirm(entry, etag=response.headers.get("etag"),
                                   last_modified=response.headers.get("last-modified"))
-        return _from_cache(confirmed, strict, stale=False, origin="cache (revalidated: 304)")
+        return (_from_cache(confirmed, strict, stale=False, origin="cache (revalidated: 304)"),
+                confirmed.fetched_at)
     if response.status != 200:
         raise CatalogError(f"HTTP {response.status} {response.reason}".rstrip(), source=source)
     now = time.time()
@@ -81,7 +117,7 @@ def _fetch(source: str, entry: CacheEntry | None, cache: CatalogCache, strict: b
     cache.write(source, response.body, etag=response.headers.get("etag"),
                 last_modified=response.headers.get("last-modified"), fetched_at=now)
     catalog.origin = f"network (HTTP {response.status})"
-    return catalog
+    return catalog, now
 
 
 def _from_cache(entry: CacheEntry, strict: bool, *, stale: bool, origin: str) -> Catalog:

@@ -502,7 +502,6 @@ class Resolver:
         with self._write_lock:
             if self._closed or self._state is None:
                 return
-            self._refreshes += 1
             self._failures_in_a_row = 0
             self._last_error = None
             now = self._clock.time()
@@ -511,13 +510,14 @@ class Resolver:
             self._install(catalog or self._state.catalog, stale=False)
             self._schedule(self._interval())
         self._publish()
+        with self._write_lock:  # counted last: once status() shows it, all of it is visible
+            self._refreshes += 1
 
     def _failed(self, exc: BaseException) -> None:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         with self._write_lock:
             if self._closed or self._state is None:
                 return
-            self._refresh_failures += 1
             self._failures_in_a_row += 1
             self._last_error = message
             backoff = min(self.refresh_interval, FIRST_BACKOFF * 2 ** (self._failures_in_a_row - 1))
@@ -531,6 +531,8 @@ class Resolver:
         log.warning("catalog refresh failed (serving the last good catalog, retrying in "
                     "%.0f s): %s", delay, message)
         self._publish()
+        with self._write_lock:
+            self._refresh_failures += 1
 
     def _install(self, catalog: Catalog, *, stale: bool) -> None:
         with self._write_lock:
