@@ -20,13 +20,10 @@ one modifies (``apply_live`` copies them). ``forget()`` empties the memory.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import stat
-import threading
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CatalogError
@@ -40,49 +37,55 @@ FIRST_BACKOFF = 5.0
 MAX_BACKOFF = 300.0
 
 
-@dataclass(frozen=True)
 class Fresh:
     """A URL's catalog as last fetched (or confirmed) at ``fetched_at`` (a Unix time)."""
 
-    catalog: Catalog
-    fetched_at: float
+    __slots__ = ("catalog", "fetched_at")
+
+    def __init__(self, catalog: Catalog, fetched_at: float) -> None:
+        self.catalog, self.fetched_at = catalog, fetched_at
 
 
-@dataclass(frozen=True)
 class Failed:
-    """A URL's fetch failed: until ``until`` (a Unix time), answer without the network."""
+    """A URL's fetch failed: until ``until`` (a Unix time), answer without the network.
 
-    error: CatalogError
-    until: float
-    in_a_row: int
-    #: the cached copy served meanwhile, and its cache entry (None: there was none)
-    stale: Catalog | None = None
-    entry: CacheEntry | None = None
+    ``stale`` is the cached copy served meanwhile, and ``entry`` its cache
+    entry (None: there was none).
+    """
+
+    __slots__ = ("entry", "error", "in_a_row", "stale", "until")
+
+    def __init__(self, error: CatalogError, until: float, in_a_row: int,
+                 stale: Catalog | None = None, entry: CacheEntry | None = None) -> None:
+        self.error, self.until, self.in_a_row = error, until, in_a_row
+        self.stale, self.entry = stale, entry
 
 
 #: The time (a Unix time) ages and back-offs are measured by; tests replace it.
 now: Callable[[], float] = time.time
 
-_lock = threading.Lock()
+# Plain dicts, no lock: each read or write of one key is atomic, and two threads
+# that both miss merely parse or fetch the same thing twice.
 _parsed: dict[Hashable, Catalog] = {}
 _urls: dict[Hashable, Fresh | Failed] = {}
 
 
 def copy(catalog: Catalog, **changes: Any) -> Catalog:
     """A Catalog of its own for a caller (who may set ``stale`` or ``origin``), same entries."""
-    return dataclasses.replace(catalog, **changes)
+    twin = Catalog.__new__(Catalog)
+    twin.__dict__.update(catalog.__dict__)
+    twin.__dict__.update(changes)
+    return twin
 
 
 def parsed(key: Hashable, parse: Callable[[], Catalog]) -> Catalog:
     """The catalog ``parse()`` gives for ``key``, parsed once; skipped entries warned each time."""
-    with _lock:
-        known = _parsed.get(key)
+    known = _parsed.get(key)
     if known is None:
         known = parse()
-        with _lock:
-            if len(_parsed) > 64:  # files come and go: keep the memory bounded
-                _parsed.clear()
-            _parsed[key] = known
+        if len(_parsed) > 64:  # files come and go: keep the memory bounded
+            _parsed.clear()
+        _parsed[key] = known
         return copy(known)
     warn_skipped(known, stacklevel=4)
     return copy(known)
@@ -101,44 +104,31 @@ def file_key(path: str, strict: bool) -> Hashable | None:
 
 
 def url_state(key: Hashable) -> Fresh | Failed | None:
-    with _lock:
-        return _urls.get(key)
+    return _urls.get(key)
 
 
 def fetched(key: Hashable, catalog: Catalog, fetched_at: float) -> None:
     """Remember a good fetch (or a fresh cached copy); any back-off ends."""
-    with _lock:
-        _urls[key] = Fresh(catalog, fetched_at)
+    _urls[key] = Fresh(catalog, fetched_at)
 
 
 def failed(key: Hashable, error: CatalogError, stale: Catalog | None = None,
            entry: CacheEntry | None = None) -> Failed:
     """Remember a failed fetch and when to try again."""
-    with _lock:
-        previous = _urls.get(key)
-        in_a_row = previous.in_a_row + 1 if isinstance(previous, Failed) else 1
-        pause = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** (in_a_row - 1))
-        if error.retry_after is not None:
-            pause = max(pause, min(error.retry_after, 86400.0))
-        record = Failed(error, now() + pause, in_a_row, stale, entry)
-        _urls[key] = record
-        return record
+    previous = _urls.get(key)
+    in_a_row = previous.in_a_row + 1 if isinstance(previous, Failed) else 1
+    pause = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** (in_a_row - 1))
+    if error.retry_after is not None:
+        pause = max(pause, min(error.retry_after, 86400.0))
+    record = Failed(error, now() + pause, in_a_row, stale, entry)
+    _urls[key] = record
+    return record
 
 
 def forget() -> None:
     """Empty the memory (tests; or to make the next call read its source again)."""
-    with _lock:
-        _parsed.clear()
-        _urls.clear()
-        from .response_cache import forget_memory
+    from .response_cache import forget_memory
 
-        forget_memory()
-
-
-def _after_fork_in_child() -> None:
-    global _lock
-    _lock = threading.Lock()  # another thread may have held it when the process forked
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    _parsed.clear()
+    _urls.clear()
+    forget_memory()
