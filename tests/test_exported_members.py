@@ -1,11 +1,6 @@
-"""The public surface is deliberate: these names, and no heavy import behind them."""
+"""The public surface is deliberate: these names (what they import: test_startup.py)."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
-
-from conftest import IMPORTED_FROM
 
 import policyeng
 
@@ -21,18 +16,6 @@ PUBLIC = {
 def test_exported_members():
     assert set(policyeng.__all__) == PUBLIC
     assert all(getattr(policyeng, name) for name in PUBLIC)
-
-
-def test_select_imports_no_file_network_or_table_code():
-    code = (
-        "import sys; from policyeng.cli import main; main(['select', 'healthy', "
-        "'--catalog', 'builtin']); print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('yaml', 'httpx', 'platformdirs', 'filelock', 'jsonschema', 'lark', 'difflib') or m in "
-        "('policyeng.policies.book', 'policyeng.cli.tables', 'policyeng.explain')))"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env={"PYTHONPATH": IMPORTED_FROM, "PATH": ""}, check=True)
-    assert result.stdout.splitlines()[-1] == "[]"
 
 
 def test_wrong_argument_types_get_a_clear_type_error():

@@ -9,6 +9,7 @@ on stderr, never a traceback unless ``POLICYENG_DEBUG=1``.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import warnings
@@ -18,7 +19,7 @@ from typing import Any
 from .._version import __version__
 from ..errors import Error
 from . import catalog, check, explain, lock, select
-from .common import EXIT_OK, EXIT_USAGE, shell_quote, visible_output
+from .common import EXIT_OK, EXIT_USAGE, shell_quote, terminal_columns, visible_output
 
 #: The commands, in the order ``--help`` lists them.
 COMMANDS = (select, catalog, explain, check, lock)
@@ -104,7 +105,21 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, as wide as the terminal, found without ``shutil``.
+
+    argparse makes a formatter for every option it adds (to check its metavar),
+    and the default one asks ``shutil`` for the width: importing shutil (and the
+    bz2, lzma and zlib modules it loads) cost every run more than argparse itself.
+    """
+
+    def __init__(self, prog: str, **kwargs: Any) -> None:
+        kwargs.setdefault("width", terminal_columns() - 2)  # argparse's own margin
+        super().__init__(prog, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,8 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 done, 1 no match, 2 bad usage or policy, 3 catalog unusable.",
     )
     parser.add_argument("--version", action="version", version=f"policyeng {__version__}")
-    # prog given: argparse would otherwise format a usage line to derive it, importing
-    # shutil (and the compression modules behind it) on every run.
+    # prog given, or argparse formats a usage line on every run to derive it.
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                      prog=parser.prog)
     for command in COMMANDS:
@@ -127,5 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main_exit() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point (``python -m policyeng`` too)."""
+    code = main()
+    # The process ends here and its memory goes with it: keep the interpreter's
+    # exit-time garbage collections from walking every object the run loaded (the
+    # parser tables, the catalog), which cost a `select` as much as its parse.
+    gc.freeze()
+    sys.exit(code)

@@ -161,6 +161,20 @@ def visible_output() -> Iterator[None]:
         sys.stdout, sys.stderr = saved
 
 
+def terminal_columns() -> int:
+    """What ``shutil.get_terminal_size().columns`` says: $COLUMNS, the terminal, or 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0 and sys.__stdout__ is not None:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def shell_quote(text: str) -> str:
     import shlex
 
