@@ -32,6 +32,7 @@ SELECT_MODULES = {
     "policyeng.language._lark_standalone", "policyeng.language.checker",
     "policyeng.language.codegen", "policyeng.engine",
     "policyeng.diagnose",  # the per-unit ranking warning
+    "policyeng.text",  # control characters shown escaped in every output
     "policyeng.cli", "policyeng.cli.common", "policyeng.cli.progress",
     "policyeng.policies", "policyeng.policies.formats",  # check's --format choices
 } | {command.__name__ for command in COMMANDS}
