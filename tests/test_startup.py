@@ -28,6 +28,7 @@ PRINT_MODULES = "; import sys; print(json.dumps(sorted(sys.modules)))"
 SELECT_MODULES = {
     "policyeng", "policyeng._version", "policyeng.errors", "policyeng.fields",
     "policyeng.catalog", "policyeng.catalog.model", "policyeng.catalog.sources",
+    "policyeng.catalog.recent",  # each source parsed once per process
     "policyeng.language", "policyeng.language.ast", "policyeng.language.parser",
     "policyeng.language._lark_standalone", "policyeng.language.checker",
     "policyeng.language.codegen", "policyeng.engine",
