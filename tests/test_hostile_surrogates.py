@@ -98,7 +98,7 @@ def test_check_and_lock_on_a_catalog_with_surrogates(cli, tmp_path, monkeypatch)
     (tmp_path / "p.yaml").write_text("version: 1\npolicies:\n  chat: {where: supports chat}\n")
     (tmp_path / "c.json").write_bytes(body_with("model_name", "raw bytes"))
     assert cli("lock", "p.yaml", "--catalog", "c.json")[0] == 0
-    code, out, err = cli("check", "p.yaml", "--locked", "--catalog", "c.json", "--format", "json")
+    code, out, _ = cli("check", "p.yaml", "--locked", "--catalog", "c.json", "--format", "json")
     assert code == 0 and json.loads(out)[0]["model_name"] == "good"
 
 
