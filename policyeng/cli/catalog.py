@@ -64,7 +64,8 @@ def _table_lines(entries: list[dict[str, Any]], stream) -> list[str]:
              *([tables.price_cell(e.get("unit_price"), e.get("billing_unit"))]
                if with_price else []),
              tables.value_cell(e.get("context_window")),
-             (e.get("health_status") or "(missing)", health.get(e.get("health_status"), "dim"))]
+             (e.get("health_status") or "(missing)",
+              health.get(e.get("health_status") or "", "dim"))]
             for e in entries
         ]
         return tables.table(headers, rows, style, right=tuple(range(3, len(headers) - 1)),
