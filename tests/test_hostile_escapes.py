@@ -240,3 +240,16 @@ def test_rendered_tables_never_hold_a_raw_control_character(names, colour, width
         plain = re.sub(r"\x1b\[[0-9;]*m", "", line) if colour else line
         assert raw_controls(plain, allowed="") == [], line
         assert not any("\ud800" <= c <= "\udfff" for c in plain)  # lone surrogates too
+
+
+def test_a_warning_naming_a_hostile_model_stays_on_one_line(cli, write_catalog):
+    """The per-unit ranking warning names candidates as they are: one line all the same."""
+    path = write_catalog([{"model_name": "img\nFAKE LINE\x1b[2J", "category": "image",
+                           "pricing": [{"billing_unit": "image", "unit_price_usd": 0.01,
+                                        "currency": "USD"}]}])
+    code, out, err = cli("select", "category == 'image' order by output_per_mtok",
+                         "--catalog", str(path))
+    assert code == 0 and out.startswith("img\\nFAKE LINE\\u001b[2J  ")
+    [warning] = err.splitlines()
+    assert warning.startswith("policyeng: warning: ") and "img\\nFAKE LINE" in warning
+    assert_shown_not_obeyed(err)

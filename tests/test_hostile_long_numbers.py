@@ -45,13 +45,15 @@ def test_a_catalog_number_too_large_skips_its_entry(field, number):
     kept, reasons = skipped_reasons(body)
     assert kept == ["good"]
     assert len(reasons) == 1 and reasons[0].startswith(field)
+    assert reasons[0].endswith("not a finite number (Infinity, or too large: past about 1.8e308)")
 
 
 def test_a_long_number_deep_in_an_extra_field_skips_its_entry():
     body = f'[{{"model_name": "bad", "x": {{"y": [1, {{"z": {LONG}}}]}}}}]'.encode()
     with pytest.raises(CatalogError, match="no valid model entries"):
         parse_catalog(body, "t.json", require="holds")
-    assert skipped_reasons(body)[1] == ["x.y[1].z: inf is not a finite number"]
+    assert skipped_reasons(body)[1] == [
+        "x.y[1].z: not a finite number (Infinity, or too large: past about 1.8e308)"]
 
 
 def test_a_catalog_of_only_long_numbers_is_exit_3(cli, write_catalog):

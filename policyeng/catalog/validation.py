@@ -87,8 +87,15 @@ def _first_error(validator, entry: Any) -> str | None:
     error = best_match(validator.iter_errors(entry))
     if error is not None:
         where = field_path(error.absolute_path)
-        return f"{where}: {error.message}" if where else error.message
+        message = error.message
+        if isinstance(error.instance, float) and math.isinf(error.instance):
+            message = _TOO_LARGE  # "inf is not of type 'integer'" says nothing to a reader
+        return f"{where}: {message}" if where else message
     return _non_finite(entry)
+
+
+#: Infinity, or a number read as infinite: 5,000 digits, or past about 1.8e308.
+_TOO_LARGE = "not a finite number (Infinity, or too large: past about 1.8e308)"
 
 
 def field_path(path: Iterable[str | int]) -> str:
@@ -114,7 +121,8 @@ def not_plain_data(value: Any) -> str | None:
                 return f"{where or 'value'}: {visible(current)!s} is not text (a lone surrogate)"
         elif isinstance(current, float):
             if not math.isfinite(current):
-                return f"{where or 'value'}: {current} is not a finite number"
+                return f"{where or 'value'}: " + ("NaN is not a finite number" if current != current
+                                                  else _TOO_LARGE)
         elif isinstance(current, dict):
             for key, item in reversed(list(current.items())):
                 if has_lone_surrogate(key):

@@ -18,6 +18,7 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import Error
+from ..text import visible
 from . import catalog, check, explain, lock, select
 from .common import EXIT_OK, EXIT_USAGE, shell_quote, terminal_columns, visible_output
 
@@ -83,7 +84,8 @@ def _discard_output() -> None:
 
 
 def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"policyeng: warning: {message}", file=sys.stderr)
+    # one line each: a newline in a model name must not start a line of its own
+    print(f"policyeng: warning: {visible(str(message))}", file=sys.stderr)
 
 
 def _unrecognized(args: argparse.Namespace, extra: list[str]) -> None:

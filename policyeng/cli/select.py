@@ -121,7 +121,7 @@ def _warn_per_unit(selection, about: str = "") -> None:
 
     trap = per_unit_ranking(selection.compiled, selection.catalog_ref)
     if trap:
-        print(f"policyeng: warning: {about}{trap}", file=sys.stderr)
+        print(f"policyeng: warning: {visible(about + trap)}", file=sys.stderr)
 
 
 def _top(args: argparse.Namespace) -> int:
