@@ -143,3 +143,40 @@ def test_the_live_flag_never_leaks_into_shared_entries():
     apply_live(catalog, {catalog.entries[0]["model_name"]})
     assert catalog.entries[0]["live"] is True
     assert "live" not in load_catalog("builtin").entries[0]
+
+
+def run_in_threads(count: int, work) -> list:
+    import threading
+
+    results: list = []
+    barrier = threading.Barrier(count)
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            results.append(work())
+        except Exception as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_sixteen_threads_on_a_failing_url_make_one_request(server):
+    server.script("/api/models", reply(500, b""))
+    results = run_in_threads(16, lambda: load_catalog(server.url(), settings=QUICK))
+    assert all(isinstance(r, CatalogError) and "HTTP 500" in str(r) for r in results)
+    assert len(server.hits("/api/models")) == 1
+
+
+def test_sixteen_threads_with_an_expired_copy_make_one_request(server):
+    server.script("/api/models", reply(200, CATALOG))
+    CatalogCache().write(server.url(), json.dumps(CATALOG).encode(),
+                         fetched_at=time.time() - 3600)
+    results = run_in_threads(16, lambda: len(load_catalog(server.url())))
+    assert results == [4] * 16
+    assert len(server.hits("/api/models")) == 1

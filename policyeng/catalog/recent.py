@@ -9,6 +9,7 @@ process:
   modification time or inode changes (one ``stat`` per call);
 - a URL's catalog is answered from memory while it is younger than
   ``max_age`` (as the on-disk cache would, without reading the disk);
+- concurrent calls whose copy expired wait for one fetch, not one each;
 - a failed fetch is not retried for a back-off period (5 s, doubling with
   each failure in a row up to 5 min, or the server's ``Retry-After``):
   meanwhile the call answers as it did (the stale cached copy with its
@@ -68,6 +69,7 @@ now: Callable[[], float] = time.time
 # that both miss merely parse or fetch the same thing twice.
 _parsed: dict[Hashable, Catalog] = {}
 _urls: dict[Hashable, Fresh | Failed] = {}
+_flights: dict[Hashable, Any] = {}
 
 
 def copy(catalog: Catalog, **changes: Any) -> Catalog:
@@ -123,6 +125,20 @@ def failed(key: Hashable, error: CatalogError, stale: Catalog | None = None,
     record = Failed(error, now() + pause, in_a_row, stale, entry)
     _urls[key] = record
     return record
+
+
+def one_at_a_time(key: Hashable) -> Any:
+    """A lock per URL: concurrent calls whose copy expired make one fetch, not one each.
+
+    The first caller fetches; the others wait for it, then find its answer
+    (or its failure, and so the back-off) in memory.
+    """
+    lock = _flights.get(key)
+    if lock is None:
+        import threading  # only on the URL path, which imports it anyway
+
+        lock = _flights.setdefault(key, threading.Lock())
+    return lock
 
 
 def forget() -> None:

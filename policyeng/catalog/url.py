@@ -52,12 +52,33 @@ def load_url(
     max_age = DEFAULT_MAX_AGE if max_age is None else max_age
     key = (source, str(cache.directory), strict)
     if not refresh:
-        remembered = recent.url_state(key)
-        now = recent.now()
-        if isinstance(remembered, recent.Fresh) and now - remembered.fetched_at <= max_age:
-            return recent.copy(remembered.catalog, origin="cache (fresh)")
-        if isinstance(remembered, recent.Failed) and now < remembered.until and not offline:
-            return _as_before(source, remembered, fallback)
+        answer = _from_memory(source, key, max_age, offline, fallback)
+        if answer is not None:
+            return answer
+    with recent.one_at_a_time(key):
+        if not refresh:  # another thread may have fetched (or failed) while this one waited
+            answer = _from_memory(source, key, max_age, offline, fallback)
+            if answer is not None:
+                return answer
+        return _load_url(source, key, strict=strict, offline=offline, fallback=fallback,
+                         refresh=refresh, max_age=max_age, settings=settings, cache=cache,
+                         progress=progress)
+
+
+def _from_memory(source: str, key: tuple, max_age: float, offline: bool,
+                 fallback: bool) -> Catalog | None:
+    remembered = recent.url_state(key)
+    now = recent.now()
+    if isinstance(remembered, recent.Fresh) and now - remembered.fetched_at <= max_age:
+        return recent.copy(remembered.catalog, origin="cache (fresh)")
+    if isinstance(remembered, recent.Failed) and now < remembered.until and not offline:
+        return _as_before(source, remembered, fallback)
+    return None
+
+
+def _load_url(source: str, key: tuple, *, strict: bool, offline: bool, fallback: bool,
+              refresh: bool, max_age: float, settings: FetchSettings | None,
+              cache: CatalogCache, progress: Progress | None) -> Catalog:
     settings = settings if settings is not None else FetchSettings()
     entry = cache.read(source)
     if entry is not None and not refresh and entry.age() <= max_age:
