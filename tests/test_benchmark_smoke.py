@@ -13,6 +13,11 @@ import sys
 
 from conftest import IMPORTED_FROM, ROOT
 
+sys.path.append(str(ROOT))  # benchmarks/ (not installed); policyeng stays the installed one
+
+from benchmarks import clean_venv
+from benchmarks.sections import SECTIONS
+
 
 def test_benchmark_smoke_run_agrees_on_every_pick():
     env = {**os.environ, "PYTHONPATH": IMPORTED_FROM}
@@ -24,3 +29,22 @@ def test_benchmark_smoke_run_agrees_on_every_pick():
     summary = result.stdout.strip().splitlines()[-1]
     assert "0 mismatch/error(s)" in summary
     assert "compiled selection vs floor, P1" in result.stdout
+    for title in ("1. In-process selection", "2. Parse + check + compile", "3a. Whole command",
+                  "3b. Start-up", "4. Scaling", "5. Memory", "Targets"):
+        assert f"\n{title}" in result.stdout, title
+
+
+def test_every_section_is_a_module_with_run():
+    assert len(SECTIONS) == len(set(SECTIONS)) == 6
+    assert all(callable(section.run) for section in SECTIONS)
+
+
+def test_the_clean_virtualenv_is_reused_while_the_package_is_unchanged(tmp_path):
+    venv = tmp_path / "venv"
+    python = clean_venv.bin_dir(venv) / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    deps, sources = clean_venv.digests(ROOT)
+    (venv / clean_venv.STAMP).write_text(f"{deps} {sources}\n")
+    assert clean_venv.ensure(venv, ROOT) == "reused"
+    assert clean_venv.digests(ROOT) == (deps, sources)  # stable: no clock, no order
