@@ -24,6 +24,7 @@ mismatch or an engine error; 2 bad usage.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 import tempfile
@@ -51,8 +52,10 @@ from benchmarks.timing import perf  # noqa: E402
 
 FULL_SIZES = (100, 1_000, 10_000, 100_000)
 QUICK_SIZES = (100, 1_000)
-#: Where the start-up row's clean virtualenv is made once and reused.
-DEFAULT_CLEAN_VENV = Path(tempfile.gettempdir()) / "policyeng-bench-venv"
+#: Where the start-up row's clean virtualenv is made once and reused: one per checkout,
+#: so that two checkouts benchmarked at once do not reinstall each other's sources.
+DEFAULT_CLEAN_VENV = Path(tempfile.gettempdir()) / (
+    "policyeng-bench-venv-" + hashlib.sha256(str(REPO).encode()).hexdigest()[:10])
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
