@@ -274,3 +274,30 @@ def test_sixteen_threads_hammer_select_during_flapping_refreshes(server, policie
     assert not errors
     assert answers <= valid | {"e"} and {"a", "b", "e"} <= answers
     assert status["refreshes"] == 12 and status["refresh_failures"] == 6
+
+
+def test_close_does_not_wait_for_a_stalled_fetch_and_drops_its_result(server, policies, clock):
+    release = threading.Event()
+    server.script("/api/models", reply(200, CATALOG), held(release, reply(200, CATALOG_B)))
+    resolver = resolver_for(server, policies, clock,
+                            settings=FetchSettings(retries=0, read_timeout=30, deadline=30))
+    resolver.start()
+    clock.advance(60)
+    wait_until(lambda: len(server.hits("/api/models")) == 2)
+    thread = resolver._thread
+    resolver.close()  # returns although the fetch is still held by the server
+    assert thread.is_alive() and not release.is_set()
+    release.set()
+    wait_until(lambda: not thread.is_alive())
+    status = resolver.status()
+    assert status["refreshes"] == 0 and status["catalog"]["models"] == 4
+
+
+def test_invalid_entries_in_a_refresh_are_skipped_and_logged(server, policies, clock, caplog):
+    server.script("/api/models", reply(200, CATALOG),
+                  reply(200, [*CATALOG_B, {"model_name": "bad", "output_per_mtok": -1}]))
+    with resolver_for(server, policies, clock) as resolver:
+        status = resolver.refresh()  # warnings are errors in this test suite: none is raised
+        assert status["refreshes"] == 1 and status["catalog"]["models"] == 3
+        assert resolver.select("chat").model_name == "b"
+    assert "skipped 1 invalid entry: entry [3] 'bad': output_per_mtok" in caplog.text

@@ -8,6 +8,7 @@ plus where the catalog came from (source, sha256, fetch time, staleness).
 
 from __future__ import annotations
 
+import _thread
 import json
 import warnings
 from collections.abc import Iterable, Iterator
@@ -266,8 +267,15 @@ def _plain_json(body: bytes, source: str, **hooks: Any) -> Any:
         raise CatalogError("is nested too deeply to be a catalog", source=source) from None
 
 
+#: Threads that report skipped entries their own way (a resolver's refresh logs them): no
+#: warning there, where a warnings filter set to "error" would fail the whole refresh.
+QUIET_THREADS: set[int] = set()
+
+
 def warn_skipped(catalog: Catalog, stacklevel: int = 3) -> None:
-    """One ``CatalogWarning`` per skipped entry."""
+    """One ``CatalogWarning`` per skipped entry (none in a thread of ``QUIET_THREADS``)."""
+    if QUIET_THREADS and _thread.get_ident() in QUIET_THREADS:
+        return
     for problem in catalog.skipped:
         warnings.warn(f"catalog {catalog.source}: skipped {problem}", CatalogWarning,
                       stacklevel=stacklevel)

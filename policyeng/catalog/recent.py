@@ -148,3 +148,7 @@ def forget() -> None:
     _parsed.clear()
     _urls.clear()
     forget_memory()
+
+
+if hasattr(os, "register_at_fork"):  # a parent's thread may have held a lock mid-fetch
+    os.register_at_fork(after_in_child=_flights.clear)

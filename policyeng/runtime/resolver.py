@@ -42,7 +42,7 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
-from ..catalog.model import Catalog
+from ..catalog.model import QUIET_THREADS, Catalog
 from ..catalog.sources import DEFAULT_URL, is_url, load_catalog
 from ..catalog.times import iso_time
 from ..engine import Policy, Selection, compile
@@ -59,8 +59,11 @@ FIRST_BACKOFF = 1.0
 JITTER = 0.1
 #: How long ``close()`` waits for a refresh thread stuck in a fetch before leaving it behind.
 CLOSE_TIMEOUT = 2.0
-#: Distinct policy expressions remembered (and watched for changes); policy names always are.
+#: Distinct policy expressions remembered; policy names always are.
 EXPRESSION_LIMIT = 1024
+#: Policy expressions watched for changes (each change of state recomputes every watched
+#: pick); policy names always are.
+WATCHED_EXPRESSIONS = 64
 
 PolicyPaths = str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | None
 
@@ -140,6 +143,7 @@ class Resolver:
         self._started = self._closed = False
         self._thread: threading.Thread | None = None
         self._picks: dict[str, Pick | None] = {}
+        self._watched_expressions = 0
         self._published: tuple[Catalog, frozenset[str]] | None = None
         self._refreshes = self._refresh_failures = self._failures_in_a_row = 0
         self._last_refresh_at: float | None = None
@@ -272,7 +276,8 @@ class Resolver:
             raise
         if self._rememberable(state, name):
             state.memo[name] = selection
-            if name not in self._picks and len(self._picks) < EXPRESSION_LIMIT:
+            if name not in self._picks and self._watched_expressions < WATCHED_EXPRESSIONS:
+                self._watched_expressions += 1
                 self._picks.setdefault(name, _pick_of(selection))
         return selection
 
@@ -385,10 +390,16 @@ class Resolver:
 
     def _breakers_changed(self) -> None:
         with self._write_lock:
-            state = self._state
-            if state is not None:
-                self._replace_state(state.catalog, state.stale)
-        self._publish()
+            before = self._state
+            if before is None:
+                return
+            self._replace_state(before.catalog, before.stale)
+            after = self._state
+        assert after is not None
+        if before.open <= after.open:  # only opened: only picks of those models can change
+            self._publish(only=after.open - before.open)
+        else:
+            self._publish()
 
     # --- change events -------------------------------------------------------------------
 
@@ -405,8 +416,12 @@ class Resolver:
         self._callbacks.append(callback)
         return callback
 
-    def _publish(self, silent: Iterable[str] = ()) -> None:
-        """Recompute every watched pick against the current state; report each change once."""
+    def _publish(self, silent: Iterable[str] = (), only: frozenset[str] | None = None) -> None:
+        """Recompute the watched picks against the current state; report each change once.
+
+        ``only``: just the picks that are one of these models (breakers opened on
+        them: no other pick can change).
+        """
         silent = set(silent)
         changes: list[Change] = []
         with self._publish_lock:
@@ -415,6 +430,8 @@ class Resolver:
                 return
             before = self._published
             for name, old in list(self._picks.items()):
+                if only is not None and (old is None or old.model_name not in only):
+                    continue
                 try:
                     new = _pick_of(self._select_slowly_quiet(state, name))
                 except (NoMatch, CatalogError, PolicyError):
@@ -487,6 +504,8 @@ class Resolver:
         if self._fixed is not None or self.source == "builtin":
             self._succeeded(None)
             return
+        me = threading.get_ident()
+        QUIET_THREADS.add(me)  # skipped entries are logged below, not warned
         try:
             if is_url(self.source):
                 catalog = load_catalog(self.source, live=self.live, refresh=True,
@@ -496,6 +515,15 @@ class Resolver:
         except Exception as exc:  # any failure keeps the last good catalog
             self._failed(exc)
             return
+        finally:
+            QUIET_THREADS.discard(me)
+        state = self._state
+        if catalog.skipped and (state is None or state.catalog.sha256 != catalog.sha256):
+            shown = "; ".join(str(problem) for problem in catalog.skipped[:5])
+            more = f"; and {len(catalog.skipped) - 5} more" if len(catalog.skipped) > 5 else ""
+            log.warning("catalog %s: skipped %d invalid entr%s: %s%s", catalog.source,
+                        len(catalog.skipped), "y" if len(catalog.skipped) == 1 else "ies",
+                        shown, more)
         self._succeeded(catalog)
 
     def _succeeded(self, catalog: Catalog | None) -> None:
