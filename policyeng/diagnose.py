@@ -10,6 +10,7 @@ selection.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from .errors import NoMatch
@@ -196,3 +197,299 @@ def _children(policy: Policy, node: s.Node, entries: list[dict]) -> list[dict[st
         return clause_steps(policy, node.operands, entries, sequential=True)
     return []
 
+
+
+# --- why a pick changed -------------------------------------------------------------------------
+#
+# A deployment (or CI) holds a pick recorded earlier, from a lock file or an
+# older catalog, and today's catalog resolves the policy to another model. The
+# classifier names the one reason, with the values that show it. Everything
+# here takes and returns plain data (plus the compiled policies of the chain),
+# so ``check --locked``, ``diff`` and the resolver's change events word a
+# drift the same way.
+
+#: Every drift reason, in the order they are tried (the first that holds is the reason).
+DRIFT_REASONS = ("fallback", "removed", "fails", "no-endpoint", "endpoint", "outranked",
+                 "tie-break")
+
+#: Said when the recorded pick is a version 1 lock entry (no values recorded).
+V1_LIMIT = ("a version 1 lock records no values, so the values then are unknown; "
+            "run `policyeng lock` again to record them")
+
+
+def key_label(policy: Policy, key: s.OrderKey) -> str:
+    """A ranking key as the user wrote it, with ``desc`` when it sorts downwards."""
+    return clause_text(policy, key.expr) + (" desc" if key.descending else "")
+
+
+def fields_read(policies: list[Policy]) -> list[str]:
+    """Every entry field these policies read (``where`` and ``order by``), sorted.
+
+    ``healthy`` brings ``health_status``, and ``category`` is always there (the
+    pick's endpoint follows from it): the values a reader needs to see why a
+    derived field changed.
+    """
+    names: set[str] = {"category"}
+    for policy in policies:
+        names |= s.fields_used(policy.tree.where)
+        for key in policy.tree.order_by:
+            names |= s.fields_used(key.expr)
+    if "healthy" in names:
+        names.add("health_status")
+    return sorted(names)
+
+
+def resolution(chain: list[tuple[str, Policy]], catalog: Catalog) -> dict[str, Any] | None:
+    """What a policy and its fallbacks resolve to, as a version 2 lock records it.
+
+    ``chain`` is ``[(name, compiled policy), ...]``: the policy first, then its
+    fallbacks in the order they are tried. The answer is None when none
+    resolves, else ``{"model_name", "endpoint", "via", "keys", "fields",
+    "candidates"}``: ``via`` the fallback that resolved (None for the policy
+    itself), ``keys`` the pick's ranking-key values (``[{"key": TEXT,
+    "value": V}, ...]``, missing values as None), ``fields`` its values of
+    every field the policies tried read (absent fields as None), and
+    ``candidates`` the sorted names of every model that passed the policy that
+    resolved.
+    """
+    for index, (name, policy) in enumerate(chain):
+        passed = policy.filter(catalog)
+        pickable = [e for e in passed if "endpoint" in e]
+        if not pickable:
+            continue
+        best = min(pickable, key=policy._code.sort_key)
+        tried = [p for _, p in chain[: index + 1]]
+        return {
+            "model_name": best["model_name"],
+            "endpoint": best["endpoint"],
+            "via": None if index == 0 else name,
+            "keys": [{"key": key_label(policy, key), "value": _plain(value(best))}
+                     for key, value in zip(policy.tree.order_by, policy.key_values)],
+            "fields": {f: _plain(best.get(f)) for f in fields_read(tried)},
+            "candidates": sorted(e["model_name"] for e in passed),
+        }
+    return None
+
+
+def same_pick(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """Whether two picks name the same model, endpoint and ``via``."""
+    if a is None or b is None:
+        return a is b
+    return all(a.get(k) == b.get(k) for k in ("model_name", "endpoint", "via"))
+
+
+def classify_drift(
+    locked: dict[str, Any],
+    chain: list[tuple[str, Policy]],
+    catalog: Catalog,
+    *,
+    old_catalog: Catalog | None = None,
+    now: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """Why ``chain`` no longer resolves to ``locked`` in ``catalog``; None if it still does.
+
+    ``locked`` is the pick recorded earlier: a lock file's entry (version 2:
+    ``model_name``, ``endpoint``, ``via``, ``keys``, ``fields``,
+    ``candidates``; version 1: the first three only), or ``resolution(chain,
+    old_catalog)``. ``old_catalog`` (when the caller has it, as ``diff`` does)
+    also tells whether today's winner is new to the catalog and how its values
+    moved. ``now`` is today's ``resolution`` when the caller already has it.
+
+    The answer is plain data::
+
+        {"reason": one of DRIFT_REASONS,
+         "locked": {"model_name", "endpoint", "via"},
+         "now": {"model_name", "endpoint", "via"} | None,   # None: nothing resolves
+         "policy": NAME,          # the policy of the chain the locked pick came from
+         "detail": {...},         # per reason, below
+         "text": "one sentence in words",
+         "limited": None | "why the values then are unknown"}
+
+    ``detail`` per reason: ``removed`` {}; ``fails`` {"clause": N (1-based),
+    "clause_text", "values": {FIELD: {"then", "now"}}}; ``no-endpoint`` and
+    ``endpoint`` {"category": {"then", "now"}}; ``outranked`` and ``tie-break``
+    {"key", "winner": {"model_name", "value", "new", "was_candidate"},
+    "locked_value", "moved": [{"model_name", "key", "then", "now"}, ...]}
+    (``new``: absent from the old catalog, None when no old catalog is known;
+    ``was_candidate``: passed the policy then, None when unknown); ``fallback``
+    {"then": NAME, "now": NAME | None, "cause": a removed/fails/no-endpoint
+    classification of the locked model against the policy that resolved then,
+    or None when that policy resolves again}.
+    """
+    now = resolution(chain, catalog) if now is None else now
+    if same_pick(locked, now):
+        return None
+    names = [name for name, _ in chain]
+    limited = None if "fields" in locked else V1_LIMIT
+    then_name = locked.get("via") or names[0]
+    if then_name not in names:  # the files changed: that fallback is gone
+        then_name = names[0]
+    then_policy = dict(chain)[then_name]
+    now_name = None if now is None else (now.get("via") or names[0])
+    result: dict[str, Any] = {
+        "locked": _brief(locked), "now": _brief(now), "policy": then_name, "limited": limited,
+    }
+    cause = _lost(locked, then_policy, catalog)
+    if now is not None and now_name != then_name:
+        detail = {"then": then_name, "now": now_name, "cause": cause}
+        return {**result, "reason": "fallback", "detail": detail,
+                "text": _fallback_text(locked, detail)}
+    if cause is not None:
+        return {**result, **cause}
+    entry = catalog.get(locked["model_name"])
+    assert entry is not None and now is not None  # it passes, so the chain resolves
+    if now["model_name"] == locked["model_name"]:
+        detail = {"category": {"then": _then(locked, "category"),
+                               "now": _plain(entry.get("category"))}}
+        return {**result, "reason": "endpoint", "detail": detail,
+                "text": f"{locked['model_name']} is now called through {entry['endpoint']} "
+                        f"(was {locked.get('endpoint')}): its category "
+                        f"{_change(detail['category'])}"}
+    return {**result, **_outranked(locked, then_policy, catalog, now, old_catalog)}
+
+
+def _brief(pick: dict[str, Any] | None) -> dict[str, Any] | None:
+    if pick is None:
+        return None
+    return {"model_name": pick.get("model_name"), "endpoint": pick.get("endpoint"),
+            "via": pick.get("via")}
+
+
+def _then(locked: dict[str, Any], field: str) -> Any:
+    """The locked pick's value of a field then (None when the lock does not say)."""
+    return (locked.get("fields") or {}).get(field)
+
+
+def _lost(locked: dict[str, Any], policy: Policy, catalog: Catalog) -> dict[str, Any] | None:
+    """removed / fails / no-endpoint for the locked model, or None if it could still win."""
+    model = locked["model_name"]
+    entry = catalog.get(model)
+    if entry is None:
+        return {"reason": "removed", "detail": {},
+                "text": f"{model} is no longer in the catalog"}
+    clauses = s.conjuncts(policy.tree)
+    for index, (node, test) in enumerate(zip(clauses, policy.clause_tests), 1):
+        if not test(entry):
+            read = s.fields_used(node)
+            read = sorted(read | {"health_status"} if "healthy" in read else read)
+            values = {f: {"then": _then(locked, f), "now": _plain(entry.get(f))} for f in read}
+            text = clause_text(policy, node)
+            shown = "; ".join(f"{f} {_change(v, known='fields' in locked)}"
+                              for f, v in values.items())
+            return {"reason": "fails",
+                    "detail": {"clause": index, "clause_text": text, "values": values},
+                    "text": f"{model} fails clause {index} `{text}`" + (
+                        f": {shown}" if shown else "")}
+    if "endpoint" not in entry:
+        detail = {"category": {"then": _then(locked, "category"),
+                               "now": _plain(entry.get("category"))}}
+        return {"reason": "no-endpoint", "detail": detail,
+                "text": f"{model} has no endpoint now: its category "
+                        f"{_change(detail['category'], known='fields' in locked)}"}
+    return None
+
+
+def _outranked(locked: dict[str, Any], policy: Policy, catalog: Catalog, now: dict[str, Any],
+               old_catalog: Catalog | None) -> dict[str, Any]:
+    """``outranked`` or ``tie-break``: the key that put today's winner first, and why."""
+    mine, winner = catalog.get(locked["model_name"]), catalog.get(now["model_name"])
+    assert mine is not None and winner is not None
+    keys = list(policy.tree.order_by)
+    labels = [key_label(policy, k) for k in keys] + ["model_name"]
+    values = [*policy.key_values, lambda e: e["model_name"]]
+    sort_key = policy._code.sort_key
+    index = next((i for i, (a, b) in enumerate(zip(sort_key(winner), sort_key(mine)))
+                  if a != b), len(keys))
+    deciding = keys[index].expr if index < len(keys) else s.Field("model_name")
+    tie = isinstance(deciding, s.Field) and deciding.name == "model_name"
+    label = labels[index]
+    then_keys = {k.get("key"): k.get("value") for k in locked.get("keys") or ()}
+    old_winner = old_catalog.get(winner["model_name"]) if old_catalog is not None else None
+    new = None if old_catalog is None else old_winner is None
+    candidates = locked.get("candidates")
+    was_candidate = None if candidates is None else winner["model_name"] in candidates
+    if was_candidate is None and old_winner is not None:
+        was_candidate = policy.matches(old_winner)
+    moved = []
+    for i, key in enumerate(labels[:-1]):
+        now_value = _plain(values[i](mine))
+        if key in then_keys and then_keys[key] != now_value:
+            moved.append({"model_name": mine["model_name"], "key": key,
+                          "then": then_keys[key], "now": now_value})
+        if old_winner is not None:
+            then_value, now_value = _plain(values[i](old_winner)), _plain(values[i](winner))
+            if then_value != now_value:
+                moved.append({"model_name": winner["model_name"], "key": key,
+                              "then": then_value, "now": now_value})
+    detail = {
+        "key": label,
+        "winner": {"model_name": winner["model_name"], "value": _plain(values[index](winner)),
+                   "new": new, "was_candidate": was_candidate},
+        "locked_value": _plain(values[index](mine)),
+        "moved": moved,
+    }
+    if tie:
+        equal = [f"{k} = {show_value(_plain(v(mine)))}"
+                 for k, v in zip(labels[:index], values[:index])]
+        text = (f"{winner['model_name']} ties with {mine['model_name']}"
+                + (f" on {', '.join(equal)}" if equal else "")
+                + f" and comes first by {label}")
+    else:
+        text = (f"{winner['model_name']} ranks ahead on {label}: "
+                f"{show_value(detail['winner']['value'])} against "
+                f"{show_value(detail['locked_value'])} for {mine['model_name']}")
+    text += _why_ahead(detail)
+    return {"reason": "tie-break" if tie else "outranked", "detail": detail, "text": text}
+
+
+def _why_ahead(detail: dict[str, Any]) -> str:
+    """``; X is new to the catalog`` or ``; Y's price moved from 1 to 2``."""
+    winner = detail["winner"]
+    parts = [f"{m['model_name']}'s {m['key']} moved from {show_value(m['then'])} to "
+             f"{show_value(m['now'])}" for m in detail["moved"]]
+    if winner["new"]:
+        parts.insert(0, f"{winner['model_name']} is new to the catalog")
+    elif winner["was_candidate"] is False:
+        parts.insert(0, f"{winner['model_name']} was not a candidate then")
+    if not parts and winner["new"] is None and winner["was_candidate"] is None:
+        return ""
+    if not parts:
+        return "; no ranking value moved"
+    return "; " + "; ".join(parts)
+
+
+def _fallback_text(locked: dict[str, Any], detail: dict[str, Any]) -> str:
+    cause = detail["cause"]
+    if detail["now"] is None or cause is None:
+        return (f"{detail['now']} resolves again (the locked pick came from its fallback "
+                f"{detail['then']})")
+    return f"{detail['then']} matches nothing now ({cause['text']}); {detail['now']} resolved"
+
+
+def _change(values: dict[str, Any], known: bool = True) -> str:
+    """``was 0.5, now 1.2`` (or ``is now 1.2`` when the value then is unknown)."""
+    if not known:
+        return f"is now {show_value(values['now'])}"
+    return f"was {show_value(values['then'])}, now {show_value(values['now'])}"
+
+
+def show_value(value: Any) -> str:
+    """A value in policy syntax: strings quoted, numbers short, ``missing`` for None."""
+    if value is None:
+        return "missing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):  # shortest text that reads back as the same number
+        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(show_value(v) for v in value) + "]"
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe: a non-finite number (from overflowing arithmetic) counts as missing."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -8,7 +8,12 @@ import xml.etree.ElementTree as ET
 import pytest
 from conftest import ROOT
 
+from policyeng.catalog.sources import load_builtin
+from policyeng.policies.formats import catalog_line
+
 POLICIES = str(ROOT / "policies")
+#: The line before the summary: the catalog the report was made against.
+BUILTIN_LINE = catalog_line(load_builtin())
 FAILING = str(ROOT / "tests" / "data" / "failing.yaml")
 
 
@@ -16,10 +21,11 @@ def test_example_policies_all_pass_on_builtin(cli):
     code, out, err = cli("check", POLICIES)
     lines = out.splitlines()
     assert code == 0, out + err
-    count = len(lines) - 1
-    assert lines[-1] == f"{count} passed, 0 failed ({count} policies, catalog builtin)"
-    assert all(line.startswith("PASS ") for line in lines[:-1])
-    assert len(lines) - 1 >= 7
+    count = len(lines) - 2
+    assert lines[-2:] == [BUILTIN_LINE,
+                          f"{count} passed, 0 failed ({count} policies, catalog builtin)"]
+    assert all(line.startswith("PASS ") for line in lines[:-2])
+    assert count >= 7
     assert any(line.endswith(" via long-context") for line in lines)
 
 
@@ -33,6 +39,7 @@ def test_failing_example_text_report(cli):
         "FAIL wrong-endpoint  expected at least 10 candidates, found 5",
         "                     expected endpoint /v1/chat/completions, got /v1/embeddings "
         "(nomic-embed-text-v1.5)",
+        BUILTIN_LINE,
         "1 passed, 2 failed (3 policies, catalog builtin)",
     ]
 
@@ -89,6 +96,7 @@ def test_github_format_annotates_the_policy_line(cli):
         "candidates, found 5",
         f"::error file={FAILING},line=14::policy 'wrong-endpoint': expected endpoint "
         "/v1/chat/completions, got /v1/embeddings (nomic-embed-text-v1.5)",
+        BUILTIN_LINE,
         "1 passed, 2 failed (3 policies, catalog builtin)",
     ]
 

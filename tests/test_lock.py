@@ -34,21 +34,33 @@ def set_price(path: Path, model_name: str, **prices) -> None:
     path.write_text(json.dumps(entries))
 
 
-def test_lock_writes_the_design_format(cli, project):
+def test_lock_writes_version_2_with_what_made_each_pick(cli, project):
     code, out, err = cli("lock", "policies/chat.yaml", "--catalog", "catalog.json")
     assert (code, err) == (0, "")
-    data = json.loads((project / "policies.lock").read_text())
+    text = (project / "policies.lock").read_text()
+    data = json.loads(text)
     sha = data["catalog"]["sha256"]
-    assert data == {
-        "version": 1,
-        "catalog": {"source": "catalog.json", "sha256": sha},
-        "policies": {
-            "general-chat": {"model_name": "Phi-4-multimodal-instruct",
-                             "endpoint": "/v1/chat/completions", "via": None},
-            "support-chat": {"model_name": "Llama-3.1-8B-Instruct",
-                             "endpoint": "/v1/chat/completions", "via": None},
-        },
-    }
+    assert data["version"] == 2
+    assert data["catalog"] == {"source": "catalog.json", "sha256": sha, "models": 55,
+                               "fetched_at": data["catalog"]["fetched_at"]}
+    assert data["catalog"]["fetched_at"].startswith("20")
+    support = data["policies"]["support-chat"]
+    assert {k: support[k] for k in ("model_name", "endpoint", "via")} == {
+        "model_name": "Llama-3.1-8B-Instruct", "endpoint": "/v1/chat/completions", "via": None}
+    assert support["keys"] == [{"key": "output_per_mtok", "value": 0.18},
+                               {"key": "context_window desc", "value": 131072}]
+    assert support["fields"] == {"category": "text", "context_window": 131072, "health_status": "healthy",
+                                 "healthy": True, "output_per_mtok": 0.18,
+                                 "supports": support["fields"]["supports"]}
+    assert "tool_use" in support["fields"]["supports"]
+    assert support["candidates"] == sorted(support["candidates"])
+    assert "Llama-3.1-8B-Instruct" in support["candidates"] and len(support["candidates"]) >= 2
+    general = data["policies"]["general-chat"]
+    assert general["model_name"] == "Phi-4-multimodal-instruct"
+    assert general["keys"][1] == {"key": "model_name", "value": "Phi-4-multimodal-instruct"}
+    # Diff-friendly: sorted keys, two-space blocks, one policy per block, UTF-8 as is.
+    assert text == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert text.index('"general-chat"') < text.index('"support-chat"')
     assert out.splitlines()[-1] == (
         f"locked 2 policies in policies.lock (catalog catalog.json, sha256 {sha[:12]}...)"
     )
@@ -65,10 +77,10 @@ def test_lock_then_check_locked_passes_then_fails_after_a_price_change(cli, proj
     lines = out.splitlines()
     assert ("FAIL support-chat              drifted from policies.lock: locked "
             "Llama-3.1-8B-Instruct, now Mistral-7B-Instruct-v0.3") in lines
-    table = lines[lines.index("drift against policies.lock:") + 1:-1]
-    assert table[0].split() == ["policy", "locked", "now"]
+    table = lines[lines.index("drift against policies.lock:") + 1:-2]
+    assert table[0].split() == ["policy", "locked", "now", "reason"]
     assert table[1].split() == ["support-chat", "Llama-3.1-8B-Instruct", "(/v1/chat/completions)",
-                                "Mistral-7B-Instruct-v0.3", "(/v1/chat/completions)"]
+                                "Mistral-7B-Instruct-v0.3", "(/v1/chat/completions)", "outranked"]
     assert lines[-1] == "13 passed, 3 failed (16 policies, catalog catalog.json)"
 
 
@@ -85,8 +97,9 @@ def test_policy_that_no_longer_resolves_is_drift(cli, project):
     assert report["model_name"] is None
     assert report["failures"][-1] == (
         "drifted from policies.lock: locked nomic-embed-text-v1.5 (/v1/embeddings), "
-        "now (no model)"
+        "now (no model) (removed: nomic-embed-text-v1.5 is no longer in the catalog)"
     )
+    assert report["drift"]["reason"] == "removed"
 
 
 def test_new_and_removed_policies_fail_until_relocked(cli, project):
@@ -121,16 +134,22 @@ def test_missing_or_malformed_lock_is_a_usage_error(cli, project):
     Path("policies.lock").write_text('{"version": 1, "policies": []}')
     code, _, err = cli("check", "policies/", "--locked")
     assert code == 2
-    assert err == ("policyeng: policies.lock: not a policyeng lock file: 'policies' must be an "
-                   "object\n")
+    assert err == ("policyeng: policies.lock: not a policyeng lock file: $.policies is an array, "
+                   "expected an object\n")
 
 
 def test_lock_refuses_a_policy_that_resolves_to_nothing(cli, project):
     shutil.copy(ROOT / "tests" / "data" / "failing.yaml", "failing.yaml")
     code, out, err = cli("lock", "failing.yaml")
     assert (code, out) == (1, "")
-    assert err == ("policyeng: cannot lock: 'free-reasoning' resolves to no model in catalog "
-                   "builtin; run `policyeng check` to see why\n")
+    assert err.splitlines() == [
+        "policyeng: cannot lock: 2 of 3 policies fail in catalog builtin; nothing written",
+        "  free-reasoning: resolves to no model: `output_per_mtok < 0.01` leaves none of 8",
+        "  wrong-endpoint: expected at least 10 candidates, found 5",
+        "  wrong-endpoint: expected endpoint /v1/chat/completions, got /v1/embeddings "
+        "(nomic-embed-text-v1.5)",
+        "fix them (or their expect), then lock again; `policyeng check` shows the full report",
+    ]
     assert not Path("policies.lock").exists()
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import warnings
 
-from ..errors import CatalogError, PolicyError
+from ..errors import CatalogError, CatalogWarning, PolicyError
 from .common import (
     DEFAULT_LOCK,
     EXIT_NO_MATCH,
@@ -29,7 +30,8 @@ def add_parser(commands) -> None:
     add_catalog_options(check)
     check.add_argument("--format", choices=NAMES, default="text")
     check.add_argument("--locked", action="store_true",
-                       help="also fail when a pick differs from the lock file")
+                       help="also fail when a pick differs from the lock file, with the reason; "
+                            "never against a fallback catalog (exit 3)")
     check.add_argument("--lock", metavar="PATH",
                        help="the lock file (default: ./policies.lock); implies --locked")
     check.set_defaults(run=run)
@@ -62,17 +64,51 @@ def run(args: argparse.Namespace) -> int:
     from ..policies.check import check_book
 
     book = load_book(args)
+    locked = bool(args.locked or args.lock)
     try:
-        catalog = load_catalog_for_book(args, list(book))
+        catalog, notes = load_catalog_noting(args, book, pinned=locked)
     except CatalogError as exc:  # CI still gets a report it can read
         _report_load_error(args, PolicyError(exc.message, kind="catalog",
                                              source=exc.source or "catalog"))
         raise
     reports = check_book(book, catalog)
     lock_path = args.lock or DEFAULT_LOCK
-    if args.locked or args.lock:
+    if locked:
         from ..policies.lock import apply_lock, read_lock
 
-        reports = apply_lock(reports, read_lock(lock_path), lock_path)
-    print(formats.get(args.format).render(reports, catalog, lock_path))
+        reports = apply_lock(reports, read_lock(lock_path), lock_path, book, catalog)
+    print(formats.get(args.format).render(reports, catalog, lock_path, notes=notes))
     return EXIT_OK if all(r.passed for r in reports) else EXIT_NO_MATCH
+
+
+#: Why ``lock`` and ``check --locked`` refuse a fallback copy of the catalog.
+PINNED = ("lock and check --locked compare against the catalog named, never a fallback "
+          "(builtin or a stale cached copy); make the source reachable or name another "
+          "with --catalog")
+
+
+def load_catalog_noting(args: argparse.Namespace, book, *, pinned: bool):
+    """The catalog for the book and the warnings its loading gave (fall-backs, skipped entries).
+
+    The warnings still go to stderr as for every command; they are returned too,
+    so a CI report (``--format github``) can carry them. ``pinned`` (``lock``,
+    ``check --locked``): an unreachable source is an error (exit 3), never
+    answered by ``builtin`` or a stale cache, which would lock or report the
+    wrong models.
+    """
+    if pinned:
+        args.no_fallback = True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CatalogWarning)
+        try:
+            catalog = load_catalog_for_book(args, list(book))
+        except CatalogError as exc:
+            if pinned and not exc.hint:
+                exc.hint = PINNED
+            raise
+        finally:
+            shown = list(caught)
+    for warning in shown:  # replayed after recording, through the command's own printer
+        warnings.showwarning(warning.message, warning.category, warning.filename,
+                             warning.lineno)
+    return catalog, [str(w.message) for w in shown if issubclass(w.category, CatalogWarning)]

@@ -6,15 +6,18 @@ import argparse
 import sys
 
 from ..text import visible
-from .check import load_book
-from .common import DEFAULT_LOCK, EXIT_OK, add_catalog_options, load_catalog_for_book, plural
+from .check import load_book, load_catalog_noting
+from .common import DEFAULT_LOCK, EXIT_OK, add_catalog_options, plural
 
 
 def add_parser(commands) -> None:
     lock = commands.add_parser(
         "lock", help="record the model each policy picks",
-        description="Resolve every policy and write the picks and the catalog's sha256 to a "
-                    "lock file, for `policyeng check --locked`.",
+        description="Resolve every policy and write each pick, what made it the pick (its "
+                    "ranking values, the values the policy reads, the candidates) and the "
+                    "catalog's sha256 to a lock file, for `policyeng check --locked`. Refuses "
+                    "(exit 1, nothing written) when a policy fails its expect; never locks "
+                    "against a fallback catalog (exit 3).",
     )
     lock.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     add_catalog_options(lock)
@@ -28,9 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from ..policies.lock import describe, lock_data, write_lock
 
     book = load_book(args)
-    catalog = load_catalog_for_book(args, list(book))
+    catalog, _ = load_catalog_noting(args, book, pinned=True)
     reports = check_book(book, catalog)
-    write_lock(args.output, lock_data(reports, catalog))
+    write_lock(args.output, lock_data(reports, catalog, book))
     said = sys.stderr if args.output == "-" else sys.stdout  # `-o -`: stdout is the lock
     width = max(len(r.name) for r in reports)
     for r in reports:

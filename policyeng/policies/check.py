@@ -18,8 +18,28 @@ from .book import PolicyBook
 from .parsing import as_tuple
 
 
+class Failure(str):
+    """One reason a policy fails, in words, with its ``kind`` for reports that group them.
+
+    Kinds: ``unresolved`` (no model), ``expect`` (an ``expect`` entry), ``drift``
+    (the pick differs from the lock), ``not-locked`` and ``not-defined`` (the lock
+    and the files disagree on which policies exist).
+    """
+
+    kind: str
+
+    def __new__(cls, text: str, kind: str) -> Failure:
+        failure = super().__new__(cls, text)
+        failure.kind = kind
+        return failure
+
+
 def expectation_failures(expect: dict[str, Any], selection: Selection) -> list[str]:
     """Why the picked model breaks the policy's ``expect`` block (empty when it meets it)."""
+    return [Failure(text, "expect") for text in _broken_expectations(expect, selection)]
+
+
+def _broken_expectations(expect: dict[str, Any], selection: Selection) -> list[str]:
     failures = []
     model = selection.model_name
     if "min_candidates" in expect:
@@ -60,6 +80,9 @@ class PolicyReport:
     tried: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     locked: dict[str, Any] | None = None
+    #: Why the pick differs from the locked one (``diagnose.classify_drift``), with --locked.
+    drift: dict[str, Any] | None = None
+    column: int = 1
     #: Tags or values the policy names that no model in the catalog has (likely typos).
     warnings: list[str] = field(default_factory=list)
 
@@ -95,6 +118,7 @@ class PolicyReport:
         }
         if self.locked is not None:
             data["locked"] = self.locked
+            data["drift"] = self.drift
         return data
 
 
@@ -117,7 +141,7 @@ def check_book(book: PolicyBook, catalog: CatalogLike = None) -> list[PolicyRepo
     reports = []
     for policy in book:
         tried = book.attempts(policy.name, catalog, outcomes=outcomes)
-        report = PolicyReport(policy.name, policy.file, policy.line,
+        report = PolicyReport(policy.name, policy.file, policy.line, column=policy.column,
                               tried=[a.name for a in tried],
                               warnings=unknown_values(policy.compiled.tree.where, catalog))
         trap = per_unit_ranking(policy.compiled, catalog)
@@ -129,7 +153,7 @@ def check_book(book: PolicyBook, catalog: CatalogLike = None) -> list[PolicyRepo
             emptied = [step for step in tried[0].error.funnel if step["passed"] == 0]
             if emptied:
                 reason += f": `{emptied[0]['clause']}` leaves none of {emptied[0]['entered']}"
-            report.failures.append(reason)
+            report.failures.append(Failure(reason, "unresolved"))
         else:
             report.selection = tried[-1].selection
             report.failures.extend(expectation_failures(policy.expect, report.selection))

@@ -1,19 +1,35 @@
-"""``policies.lock``: which model each policy picked, so CI notices when that changes.
+"""``policies.lock``: which model each policy picked and why, so CI notices and explains a change.
 
 A catalog moves under a deployment (prices change, models come and go) and a
 policy that still *resolves* may quietly start picking another model. ``lock``
-records every pick with the catalog's sha256; ``check --locked`` re-resolves and
-fails on any difference, showing the locked and the current pick side by side.
+records every pick with what made it the pick; ``check --locked`` re-resolves,
+fails on any difference and says why (``diagnose.classify_drift``).
 
-Format (DESIGN §4)::
+Format, version 2 (version 1 locks, without ``keys``/``fields``/``candidates``
+and with only ``source`` and ``sha256`` for the catalog, are still read)::
 
-    {"version": 1, "catalog": {"source": ..., "sha256": ...},
-     "policies": {NAME: {"model_name": ..., "endpoint": ..., "via": ...}}}
+    {"version": 2,
+     "catalog": {"source": ..., "sha256": ..., "fetched_at": ... | null, "models": N},
+     "policies": {NAME: {"model_name": ..., "endpoint": ..., "via": NAME | null,
+                         "keys": [{"key": "output_per_mtok", "value": 0.2}, ...],
+                         "fields": {FIELD: VALUE, ...},
+                         "candidates": [MODEL_NAME, ...]}}}
+
+Written for review in a pull request: keys sorted, two-space indent, one
+block per policy, candidate names sorted (a change in the ranking alone moves
+no line), numbers as the catalog gave them in Python's shortest round-trip
+form (``0.15``, ``1e-06``; a whole number stays ``128000`` or ``2.0`` as the
+catalog wrote it), text as UTF-8, not ``\\u`` escapes.
+
+A lock is read as hostile input: anything but a lock of a known version, with
+the right types everywhere, is a ``PolicyError`` (exit 2) naming the file and
+the JSON path at fault, never a false drift.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 import sys
@@ -21,26 +37,48 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog.model import Catalog
+from ..diagnose import classify_drift, resolution
 from ..errors import NoMatch, PolicyError
 from ..files import replace_file
-from .check import PolicyReport
+from .book import PolicyBook
+from .check import Failure, PolicyReport
 
-LOCK_VERSION = 1
+LOCK_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+#: A lock larger than this is refused before it is read (a real one is far smaller).
+MAX_LOCK_BYTES = 64 * 1024 * 1024
 
 
-def lock_data(reports: list[PolicyReport], catalog: Catalog) -> dict[str, Any]:
-    """The lock for resolved policies (a policy that resolves to nothing cannot be locked)."""
-    unresolved = [r.name for r in reports if r.selection is None]
-    if unresolved:
-        raise NoMatch(
-            "cannot lock: " + ", ".join(repr(n) for n in unresolved)
-            + f" resolve{'s' if len(unresolved) == 1 else ''} to no model in catalog "
-            f"{catalog.source}; run `policyeng check` to see why"
-        )
+def chain_of(book: PolicyBook, name: str) -> list[tuple[str, Any]]:
+    """``[(name, compiled policy), ...]``: a policy and its fallbacks, in the order tried."""
+    return [(current, book[current].compiled) for current in book.chain(name)]
+
+
+def lock_data(reports: list[PolicyReport], catalog: Catalog,
+              book: PolicyBook) -> dict[str, Any]:
+    """The lock for policies that all pass ``check``; a failing one cannot be locked.
+
+    Locking a pick that fails its own ``expect`` (or no pick at all) would make
+    the lock the baseline CI compares against, so ``NoMatch`` (exit 1) lists
+    every failure instead and nothing is written.
+    """
+    failing = [r for r in reports if not r.passed]
+    if failing:
+        lines = [f"cannot lock: {len(failing)} of {len(reports)} "
+                 f"polic{'y' if len(reports) == 1 else 'ies'} "
+                 f"fail{'s' if len(failing) == 1 else ''} "
+                 f"in catalog {catalog.source}; nothing written"]
+        for report in failing:
+            lines.extend(f"  {report.name}: {reason}" for reason in report.failures)
+        lines.append("fix them (or their expect), then lock again; "
+                     "`policyeng check` shows the full report")
+        raise NoMatch("\n".join(lines))
     return {
         "version": LOCK_VERSION,
-        "catalog": {"source": catalog.source, "sha256": catalog.sha256},
-        "policies": {r.name: r.pick for r in sorted(reports, key=lambda r: r.name)},
+        "catalog": {"source": catalog.source, "sha256": catalog.sha256,
+                    "fetched_at": catalog.fetched_at, "models": len(catalog)},
+        "policies": {r.name: resolution(chain_of(book, r.name), catalog)
+                     for r in sorted(reports, key=lambda r: r.name)},
     }
 
 
@@ -54,7 +92,7 @@ def write_lock(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
     gets the permissions of any new file (0666 minus the umask); a replaced
     lock keeps its own.
     """
-    body = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    body = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
     if os.fspath(path) == "-":
         sys.stdout.write(body)
         return
@@ -94,44 +132,202 @@ def _cannot_write(exc: OSError, source: str) -> PolicyError:
                        source=source)
 
 
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+class _Unreadable:
+    """A number JSON can spell but a lock cannot hold (NaN, 1e400, 5,000 digits).
+
+    The parser hands one back instead of raising, so the shape check can name
+    the JSON path where it stands.
+    """
+
+    def __init__(self, text: str, why: str) -> None:
+        self.text, self.why = text, why
+
+
+def _constant(text: str) -> _Unreadable:
+    return _Unreadable(text, "is not a finite number")
+
+
+def _float(text: str) -> float | _Unreadable:
+    value = float(text)
+    return value if math.isfinite(value) else _Unreadable(text, "is too large for a number")
+
+
+def _int(text: str) -> int | _Unreadable:
+    if len(text.lstrip("-")) > 30:  # no count, price or context in a lock comes close
+        return _Unreadable(text, f"is a number of {len(text.lstrip('-'))} digits")
+    return int(text)
+
+
 def read_lock(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and sanity-check a lock file; a missing or malformed lock is a usage error."""
+    """Read and check a lock file (version 1 or 2); anything else is a ``PolicyError``.
+
+    A UTF-8 byte order mark is accepted, as in catalogs and policy files. The
+    error names the file and, for a wrong value, its JSON path
+    (``$.policies["support-chat"].model_name``).
+    """
     source = os.fspath(path)
+    body = _read_bytes(source)
     try:
-        if Path(source).exists() and not Path(source).is_file():
-            raise PolicyError("not a regular file", kind="lock", source=source)
-        text = Path(source).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PolicyError("lock file not found; create it with `policyeng lock`",
-                          kind="lock", source=source) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"cannot read the lock file: {exc}", kind="lock",
-                          source=source) from None
-    try:
-        data = json.loads(text)
+        data = json.loads(body, parse_constant=_constant, parse_float=_float, parse_int=_int)
+    except UnicodeDecodeError as exc:
+        raise _bad(f"not UTF-8 text (byte {exc.start})", source) from None
     except json.JSONDecodeError as exc:
+        text = body.decode("utf-8-sig", errors="replace")
         raise PolicyError(f"not valid JSON: {exc.msg}", kind="lock", text=text,
                           line=exc.lineno, column=exc.colno, source=source) from None
     except RecursionError:
-        raise PolicyError("not a policyeng lock file: nested too deeply", kind="lock",
-                          source=source) from None
-    problem = _shape_problem(data)
+        raise _bad("not a policyeng lock file: nested too deeply", source) from None
+    except ValueError as exc:  # anything else the parser refuses
+        raise _bad(f"not valid JSON: {exc}", source) from None
+    problem = _unreadable_number(data) or _shape_problem(data)
     if problem:
-        raise PolicyError(f"not a policyeng lock file: {problem}", kind="lock", source=source)
+        raise _bad(f"not a policyeng lock file: {problem}", source)
     return data
 
 
-def _shape_problem(data: Any) -> str | None:
-    if not isinstance(data, dict):
-        return "expected a JSON object"
-    if data.get("version") != LOCK_VERSION:
-        return f"version is {data.get('version')!r}, expected {LOCK_VERSION}"
-    if not isinstance(data.get("policies"), dict):
-        return "'policies' must be an object"
-    for name, pick in data["policies"].items():
-        if not isinstance(pick, dict) or not isinstance(pick.get("model_name"), str):
-            return f"policies.{name} must be an object with a model_name"
+def _read_bytes(source: str) -> bytes:
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+        descriptor = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise _bad("not a regular file", source)
+            body = handle.read(MAX_LOCK_BYTES + 1)
+    except FileNotFoundError:
+        raise _bad("lock file not found; create it with `policyeng lock`", source) from None
+    except IsADirectoryError:
+        raise _bad("not a regular file", source) from None
+    except OSError as exc:
+        raise _bad(f"cannot read the lock file: {exc.strerror or exc}", source) from None
+    if len(body) > MAX_LOCK_BYTES:
+        raise _bad(f"larger than {MAX_LOCK_BYTES // (1024 * 1024)} MiB: not a policyeng lock "
+                   "file", source)
+    return body
+
+
+def _bad(message: str, source: str) -> PolicyError:
+    return PolicyError(message, kind="lock", source=source)
+
+
+def _path(parent: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    if key.isidentifier():
+        return f"{parent}.{key}"
+    return f"{parent}[{json.dumps(key, ensure_ascii=True)}]"
+
+
+def _unreadable_number(data: Any) -> str | None:
+    """The first NaN, infinite or overlong number anywhere, with its path (iteratively)."""
+    stack: list[tuple[str, Any]] = [("$", data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, _Unreadable):
+            shown = value.text if len(value.text) <= 20 else value.text[:12] + "..."
+            return f"{where}: {shown} {value.why}"
+        if isinstance(value, dict):
+            stack.extend((_path(where, k), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((_path(where, i), v) for i, v in reversed(list(enumerate(value))))
     return None
+
+
+_JSON_TYPES = ((bool, "true or false"), (str, "text"), (int, "a number"), (float, "a number"),
+               (list, "an array"), (dict, "an object"), (type(None), "null"))
+
+
+def _kind(value: Any) -> str:
+    return next(name for t, name in _JSON_TYPES if isinstance(value, t))
+
+
+def _expect(value: Any, where: str, *kinds: str) -> str | None:
+    """``where is a number, expected text`` unless ``value`` is one of ``kinds``."""
+    kind = _kind(value)
+    if kind in kinds:
+        return None
+    return f"{where} is {kind}, expected {' or '.join(kinds)}"
+
+
+def _shape_problem(data: Any) -> str | None:
+    """The first wrong value of a lock, with its JSON path (None for a good lock)."""
+    problem = _expect(data, "$", "an object")
+    if problem:
+        return problem
+    version = data.get("version")
+    if (isinstance(version, bool) or not isinstance(version, int)
+            or version not in READABLE_VERSIONS):
+        shown = json.dumps(version) if not isinstance(version, str) else repr(version)
+        return (f"$.version is {shown}, expected "
+                f"{' or '.join(str(v) for v in READABLE_VERSIONS)}")
+    catalog = data.get("catalog", {})
+    problem = _expect(catalog, "$.catalog", "an object")
+    if problem:
+        return problem
+    required = ("source", "sha256") if version >= 2 else ()
+    for key, kinds in (("source", ("text",)), ("sha256", ("text",)),
+                       ("fetched_at", ("text", "null")), ("models", ("a number",))):
+        if key not in catalog:
+            if key in required:
+                return f"$.catalog.{key} is missing"
+            continue
+        problem = _expect(catalog[key], f"$.catalog.{key}", *kinds)
+        if problem:
+            return problem
+    policies = data.get("policies")
+    problem = _expect(policies, "$.policies", "an object")
+    if problem:
+        return problem
+    for name, pick in policies.items():
+        problem = _pick_problem(pick, _path("$.policies", name), version)
+        if problem:
+            return problem
+    return None
+
+
+def _pick_problem(pick: Any, where: str, version: int) -> str | None:
+    problem = _expect(pick, where, "an object")
+    if problem:
+        return problem
+    if "model_name" not in pick:
+        return f"{where}.model_name is missing"
+    checks: list[tuple[str, tuple[str, ...]]] = [
+        ("model_name", ("text",)), ("endpoint", ("text", "null")), ("via", ("text", "null"))]
+    if version >= 2:
+        checks += [("keys", ("an array",)), ("fields", ("an object",)),
+                   ("candidates", ("an array",))]
+    for key, kinds in checks:
+        if key not in pick:
+            if version >= 2 and key not in ("endpoint", "via"):
+                return f"{where}.{key} is missing"
+            continue
+        problem = _expect(pick[key], f"{where}.{key}", *kinds)
+        if problem:
+            return problem
+    if not pick["model_name"]:
+        return f"{where}.model_name is empty"
+    if version < 2:
+        return None
+    for index, key in enumerate(pick["keys"]):
+        at = _path(f"{where}.keys", index)
+        problem = _expect(key, at, "an object") or _expect(key.get("key"), f"{at}.key", "text")
+        if problem:
+            return problem
+        problem = _expect(key.get("value"), f"{at}.value", "a number", "text",
+                          "true or false", "null")
+        if problem:
+            return problem
+    for index, candidate in enumerate(pick["candidates"]):
+        problem = _expect(candidate, _path(f"{where}.candidates", index), "text")
+        if problem:
+            return problem
+    return None
+
+
+# --- comparing -----------------------------------------------------------------------------------
 
 
 def describe(pick: dict[str, Any] | None, short: bool = False) -> str:
@@ -142,9 +338,21 @@ def describe(pick: dict[str, Any] | None, short: bool = False) -> str:
     return text + (f" via {pick['via']}" if pick.get("via") else "")
 
 
+class DriftFailure(Failure):
+    """A drift as a failure: ``brief`` (locked X, now Y) plus the reason, in one line."""
+
+    brief: str
+    drift: dict[str, Any]
+
+    def __new__(cls, brief: str, drift: dict[str, Any]) -> DriftFailure:
+        failure = super().__new__(cls, f"{brief} ({drift['reason']}: {drift['text']})", "drift")
+        failure.brief, failure.drift = brief, drift
+        return failure
+
+
 def apply_lock(reports: list[PolicyReport], lock: dict[str, Any], lock_path: str,
-               ) -> list[PolicyReport]:
-    """Compare each report's pick with the lock; drifts become failures.
+               book: PolicyBook, catalog: Catalog) -> list[PolicyReport]:
+    """Compare each report's pick with the lock; a drift is a failure, with its reason.
 
     Returns the reports plus one for each locked policy no longer defined, so a
     lock that no longer matches the files fails too.
@@ -152,20 +360,26 @@ def apply_lock(reports: list[PolicyReport], lock: dict[str, Any], lock_path: str
     locked = lock["policies"]
     for report in reports:
         if report.name not in locked:
-            report.failures.append(f"not in {lock_path}; run `policyeng lock` to add it")
+            report.failures.append(Failure(f"not in {lock_path}; run `policyeng lock` to add it",
+                                           "not-locked"))
             continue
-        report.locked = _pick(locked[report.name])
-        if report.pick != report.locked:
-            same_endpoint = report.pick is not None and (
-                report.pick["endpoint"] == report.locked["endpoint"])
-            was, now = (describe(report.locked, same_endpoint),
-                        describe(report.pick, same_endpoint))
-            report.failures.append(f"drifted from {lock_path}: locked {was}, now {now}")
+        entry = locked[report.name]
+        report.locked = _pick(entry)
+        drift = classify_drift(entry, chain_of(book, report.name), catalog)
+        if drift is None:
+            continue
+        report.drift = drift
+        same_endpoint = report.pick is not None and (
+            report.pick["endpoint"] == report.locked["endpoint"])
+        was, now = (describe(report.locked, same_endpoint),
+                    describe(report.pick, same_endpoint))
+        report.failures.append(DriftFailure(
+            f"drifted from {lock_path}: locked {was}, now {now}", drift))
     names = {r.name for r in reports}
     orphans = [
         PolicyReport(name, lock_path, 1, locked=_pick(pick),
-                     failures=[f"locked in {lock_path} but no longer defined; "
-                               "run `policyeng lock` to drop it"])
+                     failures=[Failure(f"locked in {lock_path} but no longer defined; "
+                                       "run `policyeng lock` to drop it", "not-defined")])
         for name, pick in locked.items() if name not in names
     ]
     return reports + orphans
@@ -178,5 +392,4 @@ def _pick(data: dict[str, Any]) -> dict[str, Any]:
 
 def drifted(reports: list[PolicyReport]) -> list[PolicyReport]:
     """Reports whose pick differs from a locked one (for the side-by-side table)."""
-    # A policy only in the lock was never tried: it is listed as undefined, not drifted.
-    return [r for r in reports if r.locked is not None and r.tried and r.pick != r.locked]
+    return [r for r in reports if r.drift is not None]

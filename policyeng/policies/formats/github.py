@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ...errors import PolicyError
 from ..check import PolicyReport
-from . import load_errors, summary
+from . import catalog_line, load_errors, summary
 
 
-def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = None) -> str:
-    """One ``::error`` per failure and one ``::warning`` per note, at the policy's line."""
-    lines = []
+def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = None,
+           notes: Sequence[str] = ()) -> str:
+    """One ``::error`` per failure and one ``::warning`` per note, at the policy's line.
+
+    The catalog's own warnings (a fall-back copy, skipped entries) come first, as
+    ``::warning`` annotations without a file: a job's log keeps stderr, but only
+    annotations reach the run's summary.
+    """
+    lines = [f"::warning title=catalog::{_escape_data(note)}" for note in notes]
     for report in reports:
         for reason in report.failures:
             lines.append(annotation(report.file, report.line, None,
@@ -19,6 +26,7 @@ def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = No
         for note in report.warnings:
             lines.append(annotation(report.file, report.line, None,
                                     f"policy '{report.name}': {note}", level="warning"))
+    lines.append(catalog_line(catalog))
     lines.append(summary(reports, catalog))
     return "\n".join(lines)
 

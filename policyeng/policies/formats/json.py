@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ...errors import PolicyError
 from ..check import PolicyReport
-from . import load_errors
+from . import catalog_info, load_errors
 
 
-def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = None) -> str:
-    """A JSON array, one object per policy (``PolicyReport.to_dict`` plus the catalog)."""
-    info = {"source": catalog.source, "sha256": catalog.sha256}
+def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = None,
+           notes: Sequence[str] = ()) -> str:
+    """A JSON array, one object per policy (``PolicyReport.to_dict`` plus the catalog).
+
+    ``catalog`` is ``{"source", "sha256", "fetched_at", "stale", "models",
+    "warnings"}``; with ``--locked`` a drifted policy has ``drift``, the
+    classifier's plain data (``reason``, ``detail``, ``text``, ...).
+    """
+    info = {**catalog_info(catalog), "warnings": list(notes)}
     return json.dumps([{**r.to_dict(), "catalog": info} for r in reports], indent=2,
                       ensure_ascii=False)
 

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from typing import Any
 
 from ...errors import PolicyError
 from ..check import PolicyReport
 from ..lock import describe
-from . import load_errors
+from . import catalog_info, load_errors
 
 
-def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = None) -> str:
-    """One testsuite per file, one testcase per policy."""
+def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = None,
+           notes: Sequence[str] = ()) -> str:
+    """One testsuite per file, one testcase per policy; the catalog in each suite's properties.
+
+    Properties: ``catalog`` (``SRC sha256:DIGEST``, as before), ``catalog.source``,
+    ``catalog.sha256``, ``catalog.fetched_at``, ``catalog.stale``,
+    ``catalog.models`` and one ``catalog.warning`` per note.
+    """
+    info = catalog_info(catalog)
     by_file: dict[str, list[PolicyReport]] = {}
     for report in reports:
         by_file.setdefault(report.file, []).append(report)
@@ -20,8 +28,14 @@ def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = No
     for file, group in by_file.items():
         suite = _suite(root, file, tests=len(group),
                        failures=sum(1 for r in group if not r.passed))
-        ET.SubElement(ET.SubElement(suite, "properties"), "property", name="catalog",
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", name="catalog",
                       value=f"{catalog.source} sha256:{catalog.sha256}")
+        for key, value in info.items():
+            shown = str(value).lower() if isinstance(value, bool) else str(value or "")
+            ET.SubElement(properties, "property", name=f"catalog.{key}", value=shown)
+        for note in notes:
+            ET.SubElement(properties, "property", name="catalog.warning", value=note)
         for report in group:
             case = _case(suite, file, report.name, report.line)
             if report.passed:
