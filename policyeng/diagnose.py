@@ -451,11 +451,10 @@ def _why_ahead(detail: dict[str, Any]) -> str:
         parts.insert(0, f"{winner['model_name']} is new to the catalog")
     elif winner["was_candidate"] is False:
         parts.insert(0, f"{winner['model_name']} was not a candidate then")
-    if not parts and winner["new"] is None and winner["was_candidate"] is None:
-        return ""
-    if not parts:
-        return "; no ranking value moved"
-    return "; " + "; ".join(parts)
+    elif winner["was_candidate"] and not parts:  # then behind, now ahead: its values moved
+        parts.append(f"{winner['model_name']} ranked behind it when locked, so its own "
+                     "values moved")
+    return "; " + "; ".join(parts) if parts else ""
 
 
 def _fallback_text(locked: dict[str, Any], detail: dict[str, Any]) -> str:

@@ -45,9 +45,11 @@ def python_examples() -> list[tuple[str, str]]:
 
 
 def normalise(text: str) -> str:
-    """Catalog digests (whole or cut to 12) vary with the builtin snapshot; the rest must
-    match exactly."""
+    """Catalog digests (whole or cut to 12) vary with the builtin snapshot, and a catalog
+    file's fetch time with the run; the rest must match exactly."""
     text = re.sub(r"\b[0-9a-f]{64}\b", "<sha256>", text)
+    # a catalog file's fetch time is its modification time, the moment the example ran
+    text = re.sub(r"fetched \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", "fetched <time>", text)
     return re.sub(r"sha256 [0-9a-f]{12}", "sha256 <digest>", text)
 
 

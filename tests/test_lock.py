@@ -49,9 +49,9 @@ def test_lock_writes_version_2_with_what_made_each_pick(cli, project):
         "model_name": "Llama-3.1-8B-Instruct", "endpoint": "/v1/chat/completions", "via": None}
     assert support["keys"] == [{"key": "output_per_mtok", "value": 0.18},
                                {"key": "context_window desc", "value": 131072}]
-    assert support["fields"] == {"category": "text", "context_window": 131072, "health_status": "healthy",
-                                 "healthy": True, "output_per_mtok": 0.18,
-                                 "supports": support["fields"]["supports"]}
+    assert support["fields"] == {"category": "text", "context_window": 131072,
+                                 "health_status": "healthy", "healthy": True,
+                                 "output_per_mtok": 0.18, "supports": support["fields"]["supports"]}
     assert "tool_use" in support["fields"]["supports"]
     assert support["candidates"] == sorted(support["candidates"])
     assert "Llama-3.1-8B-Instruct" in support["candidates"] and len(support["candidates"]) >= 2
