@@ -226,3 +226,47 @@ def test_a_version_1_lock_still_works_and_says_what_it_cannot_tell(cli, project)
     assert drift["text"] == (f"{PICK} fails clause 2 `output_per_mtok < 1`: output_per_mtok "
                              "is now 1.5")
     assert "version 1 lock" in drift["limited"]
+
+
+SARIF_SCHEMA = json.loads((Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json")
+                          .read_text(encoding="utf-8"))
+
+
+def sarif_errors(text: str) -> list[str]:
+    from jsonschema import Draft4Validator
+
+    validator = Draft4Validator(SARIF_SCHEMA, format_checker=Draft4Validator.FORMAT_CHECKER)
+    errors = validator.iter_errors(json.loads(text))
+    return [f"{list(e.absolute_path)}: {e.message}" for e in errors]
+
+
+@pytest.mark.parametrize("case", ["tie", "fallback", "removed"])
+def test_sarif_is_valid_against_the_published_schema(cli, project, case):
+    edit(project / "catalog.json", CASES[case][0])
+    Path("extra.yaml").write_text("version: 1\npolicies:\n  none: {where: 'supports nothing'}\n")
+    code, out, _ = cli("check", "drift.yaml", "extra.yaml", "--catalog", "catalog.json",
+                       "--locked", "--format", "sarif")
+    assert code == 1
+    assert sarif_errors(out) == []
+    rules = {r["ruleId"] for r in json.loads(out)["runs"][0]["results"]}
+    assert {f"drift/{CASES[case][2]}", "unresolved", "not-locked"} <= rules
+
+
+def test_sarif_for_a_file_that_does_not_load_is_valid_and_points_at_the_mistake(cli, project):
+    Path("typo.yaml").write_text("version: 1\npolicies:\n  x: {where: 'supports chat and'}\n")
+    code, out, _ = cli("check", "typo.yaml", "--format", "sarif")
+    assert code == 2
+    assert sarif_errors(out) == []
+    [result] = json.loads(out)["runs"][0]["results"]
+    assert result["ruleId"] == "load"
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "typo.yaml"
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
+
+
+def test_tap_for_a_file_that_does_not_load(cli, project):
+    Path("typo.yaml").write_text("version: 1\npolicies:\n  x: {where: 'supports chat and'}\n")
+    code, out, _ = cli("check", "typo.yaml", "--format", "tap")
+    assert code == 2
+    lines = out.splitlines()
+    assert lines[:3] == ["TAP version 14", "1..1", lines[2]]
+    assert lines[2].startswith("not ok 1 - typo.yaml:3:")

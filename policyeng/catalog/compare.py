@@ -3,19 +3,21 @@
 Plain data in, plain data out, so ``policyeng diff`` (text or ``--json``) and
 any other tool word a catalog change the same way. A field that is absent and
 one that is ``null`` are the same (both are missing, as everywhere else);
-``healthy`` and ``live`` are left out because they follow from
-``health_status`` and from the live list, and ``endpoint`` stays in because a
-category change that moves a model to another endpoint matters to callers.
+fields the loader derives (``healthy``, ``live``, the unit prices) are left
+out because the change of what they follow from (``health_status``, the live
+list, ``pricing``) already shows, but ``endpoint`` stays in: a category change
+that moves a model to another endpoint matters to callers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..fields import DERIVED
 from .model import Catalog
 
 #: Derived fields a change of another field already shows.
-IMPLIED = frozenset({"healthy", "live"})
+IMPLIED = DERIVED - {"endpoint"}
 
 
 def compare_catalogs(old: Catalog, new: Catalog) -> dict[str, Any]:

@@ -204,8 +204,7 @@ def _read_bytes(source: str) -> bytes:
     except OSError as exc:
         raise _bad(f"cannot read the lock file: {exc.strerror or exc}", source) from None
     if len(body) > MAX_LOCK_BYTES:
-        raise _bad(f"larger than {MAX_LOCK_BYTES // (1024 * 1024)} MiB: not a policyeng lock "
-                   "file", source)
+        raise _bad(f"not a policyeng lock file: larger than {MAX_LOCK_BYTES:,} bytes", source)
     return body
 
 
