@@ -120,6 +120,7 @@ def _brief(pick: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def _print_text(report: dict[str, Any], models: str) -> None:
     from ..policies.lock import describe
+    from ..text import visible
     from . import tables
 
     style = tables.Style(sys.stdout)
@@ -141,7 +142,7 @@ def _print_text(report: dict[str, Any], models: str) -> None:
             lines.extend(f"  {p['policy']}: {p['drift']['reason']}: {p['drift']['text']}"
                          for p in changed if p["drift"])
     lines.append(_summary(report))
-    print("\n".join(lines))
+    print("\n".join(visible(line) for line in lines))
 
 
 def _involved(report: dict[str, Any]) -> set[str]:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...errors import PolicyError
+from ...text import visible
 from ..check import PolicyReport
 from ..lock import describe
 from . import catalog_info, catalog_line, load_errors, summary
@@ -38,7 +39,7 @@ def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = No
         lines.extend(_yaml_block({"message": str(report.failures[0]), "severity": "fail",
                                   "data": data}))
     lines.append(f"# {_comment(catalog_line(catalog))}")
-    lines.append(f"# catalog: {json.dumps(catalog_info(catalog), ensure_ascii=False)}")
+    lines.append(f"# catalog: {json.dumps(catalog_info(catalog))}")
     lines.append(f"# {_comment(summary(reports, catalog))}")
     return "\n".join(lines)
 
@@ -61,9 +62,9 @@ def _yaml_block(data: dict[str, Any]) -> list[str]:
     for key, value in data.items():
         if isinstance(value, dict):
             lines.append(f"  {key}:")
-            lines.extend(f"    {k}: {json.dumps(v, ensure_ascii=False)}" for k, v in value.items())
+            lines.extend(f"    {k}: {json.dumps(v)}" for k, v in value.items())
         else:
-            lines.append(f"  {key}: {json.dumps(value, ensure_ascii=False)}")
+            lines.append(f"  {key}: {json.dumps(value)}")
     lines.append("  ...")
     return lines
 
@@ -74,4 +75,5 @@ def _description(text: str) -> str:
 
 
 def _comment(text: str) -> str:
-    return text.replace("\r", " ").replace("\n", " ")
+    """One line, with nothing a terminal would act on (names come from catalogs and files)."""
+    return visible(text)
