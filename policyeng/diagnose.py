@@ -10,7 +10,6 @@ selection.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from .errors import NoMatch
@@ -331,15 +330,15 @@ def classify_drift(
     }
     cause = _lost(locked, then_policy, catalog)
     if now is not None and now_name != then_name:
-        detail = {"then": then_name, "now": now_name, "cause": cause}
-        return {**result, "reason": "fallback", "detail": detail,
-                "text": _fallback_text(locked, detail)}
+        moved = {"then": then_name, "now": now_name, "cause": cause}
+        return {**result, "reason": "fallback", "detail": moved,
+                "text": _fallback_text(locked, moved)}
     if cause is not None:
         return {**result, **cause}
     entry = catalog.get(locked["model_name"])
     assert entry is not None and now is not None  # it passes, so the chain resolves
     if now["model_name"] == locked["model_name"]:
-        detail = {"category": {"then": _then(locked, "category"),
+        detail: dict[str, Any] = {"category": {"then": _then(locked, "category"),
                                "now": _plain(entry.get("category"))}}
         return {**result, "reason": "endpoint", "detail": detail,
                 "text": f"{locked['model_name']} is now called through {entry['endpoint']} "
@@ -370,8 +369,8 @@ def _lost(locked: dict[str, Any], policy: Policy, catalog: Catalog) -> dict[str,
     clauses = s.conjuncts(policy.tree)
     for index, (node, test) in enumerate(zip(clauses, policy.clause_tests), 1):
         if not test(entry):
-            read = s.fields_used(node)
-            read = sorted(read | {"health_status"} if "healthy" in read else read)
+            used = s.fields_used(node)
+            read = sorted(used | {"health_status"} if "healthy" in used else used)
             values = {f: {"then": _then(locked, f), "now": _plain(entry.get(f))} for f in read}
             text = clause_text(policy, node)
             shown = "; ".join(f"{f} {_change(v, known='fields' in locked)}"
@@ -489,6 +488,7 @@ def show_value(value: Any) -> str:
 
 def _plain(value: Any) -> Any:
     """JSON-safe: a non-finite number (from overflowing arithmetic) counts as missing."""
-    if isinstance(value, float) and not math.isfinite(value):
+    # NaN or infinite; math.isfinite would import math on select's path, which loads us.
+    if isinstance(value, float) and value - value != 0:
         return None
     return value

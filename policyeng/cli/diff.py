@@ -147,7 +147,7 @@ def _print_text(report: dict[str, Any], models: str) -> None:
 
 def _involved(report: dict[str, Any]) -> set[str]:
     """Every model a changed pick names, before or after."""
-    names = set()
+    names: set[str] = set()
     for pick in report["picks"] or ():
         if pick["changed"]:
             names.update(p["model_name"] for p in (pick["before"], pick["after"]) if p)

@@ -34,7 +34,7 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..catalog.model import Catalog
 from ..diagnose import classify_drift, resolution
@@ -344,7 +344,8 @@ class DriftFailure(Failure):
     drift: dict[str, Any]
 
     def __new__(cls, brief: str, drift: dict[str, Any]) -> DriftFailure:
-        failure = super().__new__(cls, f"{brief} ({drift['reason']}: {drift['text']})", "drift")
+        text = f"{brief} ({drift['reason']}: {drift['text']})"
+        failure = cast(DriftFailure, super().__new__(cls, text, "drift"))
         failure.brief, failure.drift = brief, drift
         return failure
 
