@@ -149,3 +149,15 @@ def test_json_output_of_a_catalog_with_big_but_finite_numbers_is_json(cli, write
     path = write_catalog('[{"model_name": "a", "extra": ' + "9" * 300 + ', "f": 1e300}]')
     code, out, _ = cli("catalog", "--json", "--catalog", str(path))
     assert code == 0 and json.loads(out)[0]["extra"] == int("9" * 300)
+
+
+@pytest.mark.parametrize("argv", [("select", "supports chat", "--top", LONG),
+                                  ("explain", "supports chat", "--top", LONG),
+                                  ("select", "supports chat", "--max-age", LONG + "e99")])
+def test_a_5000_digit_option_is_a_usage_error(capsys, argv):
+    from policyeng.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "error: argument --" in err and "Traceback" not in err

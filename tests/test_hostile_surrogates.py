@@ -130,3 +130,12 @@ def test_a_policy_argument_that_is_not_utf8_is_shown_escaped(tmp_path):
         assert b"Traceback" not in result.stderr
         result.stdout.decode("utf-8")
         result.stderr.decode("utf-8")
+
+
+def test_a_policy_file_with_raw_surrogate_bytes_is_not_utf8_exit_2(cli, tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_bytes(b"version: 1\npolicies:\n  a:\n    description: raw\xed\xa0\x80\n"
+                     b"    where: healthy\n")
+    code, out, err = cli("check", str(path))
+    assert code == 2 and out == ""
+    assert err == f"policyeng: {path}: not UTF-8 text (byte 46)\n"

@@ -153,8 +153,8 @@ def exact_output(stream: IO[str]) -> IO[str]:
 def visible_output() -> Iterator[None]:
     """stdout and stderr as ``VisibleStream``s for the duration of a command."""
     saved = sys.stdout, sys.stderr
-    sys.stdout = VisibleStream(sys.stdout)  # type: ignore[assignment]
-    sys.stderr = VisibleStream(sys.stderr, keep="\n\r")  # type: ignore[assignment]
+    sys.stdout = VisibleStream(sys.stdout)
+    sys.stderr = VisibleStream(sys.stderr, keep="\n\r")
     try:
         yield
     finally:
