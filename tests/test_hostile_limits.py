@@ -149,13 +149,14 @@ def test_a_byte_order_mark_is_accepted_in_a_catalog(cli, tmp_path):
     assert code == 0 and out == "m  /v1/chat/completions\n"
 
 
-def test_check_resolves_each_policy_of_a_fallback_chain_once(write, monkeypatch):
-    """Linear, not quadratic: every policy of a 60-long chain is selected exactly once."""
+@pytest.fixture
+def chain_of_60(write, monkeypatch):
+    """A 60-long fallback chain (only the last policy matches), and a count of selections."""
     lines = ["version: 1", "policies:"]
     for i in range(59):
         lines += [f"  p{i}:", f"    where: model_name == 'none-{i}'", f"    fallback: p{i + 1}"]
     lines += ["  p59:", "    where: supports chat"]
-    book = load_policies(write("chain.yaml", "\n".join(lines) + "\n"))
+    path = write("chain.yaml", "\n".join(lines) + "\n")
     calls: dict[str, int] = {}
     real_select = Policy.select
 
@@ -164,6 +165,20 @@ def test_check_resolves_each_policy_of_a_fallback_chain_once(write, monkeypatch)
         return real_select(self, catalog, name=name)
 
     monkeypatch.setattr(Policy, "select", counting_select)
+    return path, calls
+
+
+def test_select_all_resolves_each_policy_of_a_fallback_chain_once(cli, chain_of_60):
+    path, calls = chain_of_60
+    code, out, _ = cli("select", "-f", path, "--all")
+    assert code == 0 and len(out.splitlines()) == 60
+    assert calls == {f"p{i}": 1 for i in range(60)}
+
+
+def test_check_resolves_each_policy_of_a_fallback_chain_once(chain_of_60):
+    """Linear, not quadratic: every policy of a 60-long chain is selected exactly once."""
+    path, calls = chain_of_60
+    book = load_policies(path)
     reports = check_book(book, "builtin")
     assert all(r.passed for r in reports) and len(reports) == 60
     assert calls == {f"p{i}": 1 for i in range(60)}

@@ -148,9 +148,10 @@ def _run_all(args: argparse.Namespace, form: str) -> int:
     book = load_policies(args.file)
     catalog = load_catalog_for_book(args, list(book))
     picks = {}
+    outcomes: dict = {}  # each policy's own result, reused along fallback chains
     for name in book.names:
         try:
-            picks[name] = book.select(name, catalog)
+            picks[name] = book.select(name, catalog, outcomes=outcomes)
         except NoMatch as exc:
             print(f"policyeng: {exc}", file=sys.stderr)
             picks[name] = None

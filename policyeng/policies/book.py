@@ -142,9 +142,13 @@ class PolicyBook:
 
         return explain_named(self, name, self.catalog_for([name], catalog), model)
 
-    def select(self, name: str, catalog: CatalogLike = None) -> Selection:
-        """The model for policy ``name`` (``via`` names the fallback that resolved, if any)."""
-        tried = self.attempts(name, catalog)
+    def select(self, name: str, catalog: CatalogLike = None, *,
+               outcomes: dict[str, Selection | NoMatch] | None = None) -> Selection:
+        """The model for policy ``name`` (``via`` names the fallback that resolved, if any).
+
+        ``outcomes``: as for ``attempts``, when selecting many names of one book.
+        """
+        tried = self.attempts(name, catalog, outcomes=outcomes)
         if tried[-1].selection is not None:
             return tried[-1].selection
         raise chain_no_match(name, tried)
