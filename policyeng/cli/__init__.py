@@ -1,9 +1,10 @@
 """The ``policyeng`` command: parse arguments, call the library, print.
 
 One module per command (``select``, ``explain``, ``catalog``, ``check``,
-``lock``, ``diff``), each with ``add_parser(commands)`` and ``run(args)``; this module
-only assembles them and turns errors into exit codes. Errors are a few lines
-on stderr, never a traceback unless ``POLICYENG_DEBUG=1``.
+``lock``, ``diff``, ``serve``), each with ``add_parser(commands)`` and
+``run(args)``; this module only assembles them and turns errors into exit
+codes. Errors are a few lines on stderr, never a traceback unless
+``POLICYENG_DEBUG=1``.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from typing import Any
 from .._version import __version__
 from ..errors import Error
 from ..text import visible
-from . import catalog, check, diff, explain, lock, select
+from . import catalog, check, diff, explain, lock, select, serve
 from .common import EXIT_OK, EXIT_USAGE, shell_quote, terminal_columns, visible_output
 
 #: The commands, in the order ``--help`` lists them.
-COMMANDS = (select, catalog, explain, check, lock, diff)
+COMMANDS = (select, catalog, explain, check, lock, diff, serve)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

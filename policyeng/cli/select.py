@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from ..errors import UsageError
 from ..text import visible
@@ -147,7 +148,7 @@ def _run_all(args: argparse.Namespace, form: str) -> int:
 
     book = load_policies(args.file)
     catalog = load_catalog_for_book(args, list(book))
-    picks = {}
+    picks: dict[str, Any] = {}  # a Selection, or None for a policy that resolved to nothing
     outcomes: dict = {}  # each policy's own result, reused along fallback chains
     for name in book.names:
         try:

@@ -166,6 +166,11 @@ class Resolver:
         state = "closed" if self._closed else "started" if self._started else "not started"
         return f"<Resolver {self.source!r} {state}>"
 
+    @property
+    def book(self):
+        """The policies of the files it was given (a ``PolicyBook``), or None."""
+        return self._book
+
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> Resolver:
