@@ -75,7 +75,7 @@ class Catalog:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self._fields() == other._fields()  # type: ignore[attr-defined]
+        return self._fields() == other._fields()
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
 
@@ -184,6 +184,7 @@ def parse_catalog(
             f"expected a JSON array of models (the /api/models shape), got a {kind}",
             source=source,
         )
+    skipped: list[Skipped]
     if digest == validated_sha256:
         entries, skipped = data, []
     elif remember:
