@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,22 @@ def test_skipped_entries_become_github_warnings(cli, tmp_path, monkeypatch):
     [warning] = [line for line in out.splitlines() if line.startswith("::warning")]
     assert warning == ("::warning title=catalog::catalog catalog.json: skipped entry [14]: "
                        "model_name: 42 is not of type 'string'")
+
+
+def test_every_machine_format_carries_the_catalog_and_its_warnings(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    entries = json.loads((DATA / "groq-2026-03.json").read_text())
+    Path("catalog.json").write_text(json.dumps([*entries, {"model_name": 42}]))
+    shutil.copy(DATA / "drift.yaml", "drift.yaml")
+    skipped = "catalog catalog.json: skipped entry [14]: model_name: 42 is not of type 'string'"
+    _, out, _ = cli("check", "drift.yaml", "--catalog", "catalog.json", "--format", "tap")
+    assert f"# warning: {skipped}" in out.splitlines()
+    _, out, _ = cli("check", "drift.yaml", "--catalog", "catalog.json", "--format", "sarif")
+    [run] = json.loads(out)["runs"]
+    assert run["invocations"][0]["toolExecutionNotifications"] == [
+        {"level": "warning", "message": {"text": skipped}}]
+    assert set(run["properties"]["catalog"]) == {"source", "sha256", "fetched_at", "stale",
+                                                 "models"}
+    _, out, _ = cli("check", "drift.yaml", "--catalog", "catalog.json", "--format", "junit")
+    properties = ET.fromstring(out.split("\n", 1)[1]).iter("property")
+    assert [p.get("value") for p in properties if p.get("name") == "catalog.warning"] == [skipped]

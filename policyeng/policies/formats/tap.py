@@ -28,11 +28,13 @@ def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = No
         if report.passed:
             lines.append(f"ok {number} - {_description(report.name)} -> "
                          f"{_description(describe(report.pick))}")
+            lines.extend(f"# warning: {_comment(report.name)}: {_comment(note)}"
+                         for note in report.warnings)
             continue
         lines.append(f"not ok {number} - {_description(report.name)}")
         data: dict[str, Any] = {"file": report.file, "line": report.line,
                                 "failures": [str(f) for f in report.failures],
-                                "pick": report.pick}
+                                "warnings": report.warnings, "pick": report.pick}
         if report.locked is not None:
             data["locked"] = report.locked
             data["drift"] = report.drift
