@@ -6,7 +6,16 @@ a section is one new module here and one line in ``SECTIONS``.
 
 from __future__ import annotations
 
-from . import command, compile, fallback_chain, memory, scaling, selection, startup
+from . import (
+    command,
+    compile,
+    deployments,
+    fallback_chain,
+    memory,
+    scaling,
+    selection,
+    startup,
+)
 
 SECTIONS = (
     selection,  # 1. in-process selection vs a hand-written floor, jmespath, cel
@@ -16,4 +25,5 @@ SECTIONS = (
     fallback_chain,  # 3c. `check` on a 1,000-long fallback chain, vs `select -f`
     scaling,  # 4. time per entry from 100 to 100,000 entries (reads 1's results)
     memory,  # 5. peak RSS of loading the largest catalog vs json.load
+    deployments,  # 6. the Resolver's memoized select, stalls, requests; the one-shot loop
 )
