@@ -8,6 +8,7 @@ jmespath or jq makes the benchmark exit non-zero, and that is asserted.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -29,14 +30,17 @@ def test_benchmark_smoke_run_agrees_on_every_pick():
     summary = result.stdout.strip().splitlines()[-1]
     assert "0 mismatch/error(s)" in summary
     assert "compiled selection vs floor, P1" in result.stdout
+    # the deployment section's request counts are exact (a wrong one fails the run above)
+    assert re.search(r"requests per refresh, 100 concurrent resolver\.select +1 +exactly 1 +PASS",
+                     result.stdout)
     for title in ("1. In-process selection", "2. Parse + check + compile", "3a. Whole command",
                   "3b. Start-up", "3c. check on a long fallback chain", "4. Scaling",
-                  "5. Memory", "Targets"):
+                  "5. Memory", "6. deployments", "Targets"):
         assert f"\n{title}" in result.stdout, title
 
 
 def test_every_section_is_a_module_with_run():
-    assert len(SECTIONS) == len(set(SECTIONS)) == 7
+    assert len(SECTIONS) == len(set(SECTIONS)) == 8
     assert all(callable(section.run) for section in SECTIONS)
 
 
