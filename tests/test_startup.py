@@ -89,3 +89,15 @@ def test_help_is_as_wide_as_shutil_would_say(monkeypatch, columns):
 
     monkeypatch.setenv("COLUMNS", columns)
     assert terminal_columns() == shutil.get_terminal_size().columns
+
+
+def test_the_command_line_runs_without_the_cyclic_collector():
+    """A one-shot command has no garbage worth collecting; see ``main_exit``."""
+    code = ("import atexit, gc, sys; from policyeng.cli import main_exit; "
+            "atexit.register(lambda: print('collector on:', gc.isenabled())); "
+            "sys.argv = ['policyeng', 'select', 'supports chat', '--catalog', 'builtin']; "
+            "main_exit()")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={"PYTHONPATH": IMPORTED_FROM, "PATH": ""}, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "collector on: False"

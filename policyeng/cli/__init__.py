@@ -144,10 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main_exit() -> None:
-    """Console-script entry point (``python -m policyeng`` too)."""
+    """Console-script entry point (``python -m policyeng`` too).
+
+    One command runs, then the process ends and its memory goes with it, so the
+    cyclic garbage collector is off: its passes over the objects a run builds in
+    bursts (the parser's tables, the catalog) found nothing to free and cost a
+    `select` as much as its parse, and the interpreter's exit-time collections
+    are skipped too (``gc.freeze``). A command that runs for long turns it back
+    on (``serve``).
+    """
+    gc.disable()
     code = main()
-    # The process ends here and its memory goes with it: keep the interpreter's
-    # exit-time garbage collections from walking every object the run loaded (the
-    # parser tables, the catalog), which cost a `select` as much as its parse.
     gc.freeze()
     sys.exit(code)

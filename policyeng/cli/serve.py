@@ -61,7 +61,10 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise UsageError(f"policyeng serve needs the serve extra ({exc.name} is missing):\n"
                          "  pip install 'policyeng[serve]'") from None
+    import gc
     import signal
+
+    gc.enable()  # a server runs for long: collect cycles (the command line turns it off)
 
     from ..runtime.resolver import Resolver
     from ..runtime.server import create_app
