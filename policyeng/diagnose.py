@@ -262,9 +262,9 @@ def resolution(chain: list[tuple[str, Policy]], catalog: Catalog) -> dict[str, A
             "model_name": best["model_name"],
             "endpoint": best["endpoint"],
             "via": None if index == 0 else name,
-            "keys": [{"key": key_label(policy, key), "value": _plain(value(best))}
+            "keys": [{"key": key_label(policy, key), "value": plain_value(value(best))}
                      for key, value in zip(policy.tree.order_by, policy.key_values)],
-            "fields": {f: _plain(best.get(f)) for f in fields_read(tried)},
+            "fields": {f: plain_value(best.get(f)) for f in fields_read(tried)},
             "candidates": sorted(e["model_name"] for e in passed),
         }
     return None
@@ -339,7 +339,7 @@ def classify_drift(
     assert entry is not None and now is not None  # it passes, so the chain resolves
     if now["model_name"] == locked["model_name"]:
         detail: dict[str, Any] = {"category": {"then": _then(locked, "category"),
-                               "now": _plain(entry.get("category"))}}
+                               "now": plain_value(entry.get("category"))}}
         return {**result, "reason": "endpoint", "detail": detail,
                 "text": f"{locked['model_name']} is now called through {entry['endpoint']} "
                         f"(was {locked.get('endpoint')}): its category "
@@ -371,7 +371,7 @@ def _lost(locked: dict[str, Any], policy: Policy, catalog: Catalog) -> dict[str,
         if not test(entry):
             used = s.fields_used(node)
             read = sorted(used | {"health_status"} if "healthy" in used else used)
-            values = {f: {"then": _then(locked, f), "now": _plain(entry.get(f))} for f in read}
+            values = {f: {"then": _then(locked, f), "now": plain_value(entry.get(f))} for f in read}
             text = clause_text(policy, node)
             shown = "; ".join(f"{f} {_change(v, known='fields' in locked)}"
                               for f, v in values.items())
@@ -381,7 +381,7 @@ def _lost(locked: dict[str, Any], policy: Policy, catalog: Catalog) -> dict[str,
                         f": {shown}" if shown else "")}
     if "endpoint" not in entry:
         detail = {"category": {"then": _then(locked, "category"),
-                               "now": _plain(entry.get("category"))}}
+                               "now": plain_value(entry.get("category"))}}
         return {"reason": "no-endpoint", "detail": detail,
                 "text": f"{model} has no endpoint now: its category "
                         f"{_change(detail['category'], known='fields' in locked)}"}
@@ -411,24 +411,25 @@ def _outranked(locked: dict[str, Any], policy: Policy, catalog: Catalog, now: di
         was_candidate = policy.matches(old_winner)
     moved = []
     for i, key in enumerate(labels[:-1]):
-        now_value = _plain(values[i](mine))
+        now_value = plain_value(values[i](mine))
         if key in then_keys and then_keys[key] != now_value:
             moved.append({"model_name": mine["model_name"], "key": key,
                           "then": then_keys[key], "now": now_value})
         if old_winner is not None:
-            then_value, now_value = _plain(values[i](old_winner)), _plain(values[i](winner))
+            then_value = plain_value(values[i](old_winner))
+            now_value = plain_value(values[i](winner))
             if then_value != now_value:
                 moved.append({"model_name": winner["model_name"], "key": key,
                               "then": then_value, "now": now_value})
     detail = {
         "key": label,
-        "winner": {"model_name": winner["model_name"], "value": _plain(values[index](winner)),
+        "winner": {"model_name": winner["model_name"], "value": plain_value(values[index](winner)),
                    "new": new, "was_candidate": was_candidate},
-        "locked_value": _plain(values[index](mine)),
+        "locked_value": plain_value(values[index](mine)),
         "moved": moved,
     }
     if tie:
-        equal = [f"{k} = {show_value(_plain(v(mine)))}"
+        equal = [f"{k} = {show_value(plain_value(v(mine)))}"
                  for k, v in zip(labels[:index], values[:index])]
         text = (f"{winner['model_name']} ties with {mine['model_name']}"
                 + (f" on {', '.join(equal)}" if equal else "")
@@ -486,7 +487,7 @@ def show_value(value: Any) -> str:
     return str(value)
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """JSON-safe: a non-finite number (from overflowing arithmetic) counts as missing."""
     # NaN or infinite; math.isfinite would import math on select's path, which loads us.
     if isinstance(value, float) and value - value != 0:

@@ -24,10 +24,16 @@ The shape (``explain --json`` prints exactly this)::
 from __future__ import annotations
 
 import difflib
-import math
 from typing import TYPE_CHECKING, Any
 
-from .diagnose import clause_steps, clause_text, emptied_step, no_endpoint
+from .diagnose import (
+    clause_steps,
+    clause_text,
+    emptied_step,
+    key_label,
+    no_endpoint,
+    plain_value,
+)
 from .fields import price_per_unit
 from .language import ast as s
 from .language.codegen import compile_condition, compile_value
@@ -127,7 +133,7 @@ def candidates(
             "model_name": entry["model_name"],
             "endpoint": entry.get("endpoint"),
             "category": entry.get("category"),
-            "keys": [_plain(value(entry)) for value in keys],
+            "keys": [plain_value(value(entry)) for value in keys],
             "billing_unit": entry.get("billing_unit"),
             "picked": entry is pick,
         }
@@ -135,10 +141,8 @@ def candidates(
     ]
 
 
-def key_text(policy: Policy, key: s.OrderKey) -> str:
-    """A ranking key as the user wrote it, with ``desc`` when it sorts downwards."""
-
-    return clause_text(policy, key.expr) + (" desc" if key.descending else "")
+#: A ranking key as the user wrote it, with ``desc`` when it sorts downwards.
+key_text = key_label
 
 
 # --- why not this model -----------------------------------------------------------------------
@@ -186,7 +190,7 @@ def why_not(
         "model_name": model,
         "rank": rank,
         "of": len(ranked),
-        "keys": [_plain(value(entry)) for value in policy.key_values],
+        "keys": [plain_value(value(entry)) for value in policy.key_values],
     }
     if "endpoint" not in entry:
         category = entry.get("category")
@@ -224,9 +228,9 @@ def _ahead_by(policy: Policy, entry: dict, ahead: list[dict]) -> list[dict[str, 
             "key": names[index],
             "tie_break": index == len(keys),
             "count": len(group),
-            "value": _plain(values[index](entry)),
+            "value": plain_value(values[index](entry)),
             "examples": [
-                {"model_name": e["model_name"], "value": _plain(values[index](e))}
+                {"model_name": e["model_name"], "value": plain_value(values[index](e))}
                 for e in group[:AHEAD_EXAMPLES]
             ],
         }
@@ -286,7 +290,7 @@ def _values(node: s.Node, entry: dict) -> dict[str, Any]:
         stack[:0] = s.children(current)
     if "healthy" in names:
         names.insert(names.index("healthy") + 1, "health_status")
-    return {name: _plain(entry.get(name)) for name in dict.fromkeys(names)}
+    return {name: plain_value(entry.get(name)) for name in dict.fromkeys(names)}
 
 
 def _reason(policy: Policy, node: s.Node, entry: dict) -> str:
@@ -378,10 +382,3 @@ def _show(value: Any) -> str:
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return str(value)
-
-
-def _plain(value: Any) -> Any:
-    """JSON-safe: a non-finite number (from overflowing arithmetic) counts as missing."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
