@@ -17,7 +17,7 @@ rules of the language (DESIGN §2) are spelled out as guards in that code:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..fields import BOOLEAN, NUMBER, STRING
@@ -63,7 +63,7 @@ class Compiled:
     __slots__ = ("filter", "sort_key", "source")
 
     def __init__(
-        self, filter: Callable[[list], list], sort_key: Callable[[dict], Any], source: str
+        self, filter: Callable[[Iterable[dict]], list], sort_key: Callable[[dict], Any], source: str
     ) -> None:
         self.filter = filter
         self.sort_key = sort_key
