@@ -65,6 +65,7 @@ def validate_entries(
         if error is not None:
             skipped.append(Skipped(index, name, error))
             continue
+        assert name is not None  # a valid entry has a string model_name
         if name in seen:
             skipped.append(Skipped(index, name, f"duplicate model_name; kept entry [{seen[name]}]"))
             continue

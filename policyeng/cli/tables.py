@@ -30,7 +30,7 @@ from .common import use_colour
 #: ANSI SGR codes of the few styles used.
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
-Cell = str | tuple[str, str]  # plain text, or (text, style name)
+Cell = str | tuple[str, str | None]  # plain text, or (text, style name or None)
 
 
 class Style:
@@ -190,7 +190,7 @@ def explain_lines(data: dict[str, Any], style: Style, *, top: int = 10) -> list[
     lines.append("")
     pick = data["pick"]
     if pick is None:
-        lines.append(style("no model is picked", "red bold") + ": " + no_pick_reason(data))
+        lines.append(style("no model is picked", "red bold") + ": " + str(no_pick_reason(data)))
     else:
         chosen = next(c for c in data["candidates"] if c["model_name"] == pick)
         lines.append(

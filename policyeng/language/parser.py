@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from _thread import allocate_lock  # threading.Lock itself, without importing threading
+from typing import Any
 
 from ..errors import PolicyError
 from ..fields import FIELDS
@@ -220,7 +221,8 @@ def _tag_hint(text: str, offset: int) -> str | None:
     before = re.search(r"\bsupports\s+(\w+)$", text[:offset])
     if before is None:
         return None
-    tag = before.group(1) + re.match(r"[^\s()]*", text[offset:]).group()
+    rest = re.match(r"[^\s()]*", text[offset:])
+    tag = before.group(1) + (rest.group() if rest else "")
     return f'quote a tag that is not a plain name: `supports "{tag}"`'
 
 
@@ -315,7 +317,7 @@ class _Items(tuple):
 
 def _builder():
     """Callbacks run by the LALR parser at each reduction: parse tree -> AST nodes."""
-    Transformer = _runtime().Transformer
+    Transformer: Any = _runtime().Transformer
 
     class Builder(Transformer):
         def start(self, children):

@@ -331,7 +331,7 @@ def fallback_errors(document: YamlDocument, policies: dict[str, NamedPolicy]) ->
                 edges.pop()
                 continue
             owner = path[-1]
-            spot = ("policies", owner, "fallback", index)
+            spot: tuple[str | int, ...] = ("policies", owner, "fallback", index)
             if spot not in document.values:  # `fallback: name`, not a list
                 spot = spot[:-1]
             if target not in policies:

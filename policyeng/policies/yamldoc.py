@@ -264,8 +264,9 @@ class _Builder:
             try:
                 items = []
                 for index, item in enumerate(node.value):
-                    self.document.values[(*path, index)] = item
-                    items.append(self.build(item, (*path, index)))
+                    place = (*path, index)
+                    self.document.values[place] = item
+                    items.append(self.build(item, place))
                 return items
             finally:
                 self.active.discard(id(node))
