@@ -149,6 +149,7 @@ class Resolver:
         self._last_refresh_at: float | None = None
         self._last_error: str | None = None
         self._confirmed_at = 0.0
+        self._fetched_ts: float | None = None
         self._next_refresh_at = math.inf
         self._in_callback = threading.local()
         self._make_locks()
@@ -194,6 +195,7 @@ class Resolver:
             self._confirmed_at = _timestamp(catalog.fetched_at) if unconfirmed and \
                 catalog.fetched_at else self._clock.time()
             stale = catalog.stale
+            self._fetched_ts = self._fetch_time(catalog)
             self._install(catalog, stale=stale)
             for name, pick in (self._locked or {}).items():
                 self._picks[name] = pick  # a lock not honoured now is a change, with its reason
@@ -204,7 +206,10 @@ class Resolver:
                 self._failures_in_a_row = 1
                 self._schedule(FIRST_BACKOFF)
             else:
-                self._schedule(self._interval() - self._age_of(catalog))
+                # a cached copy of a URL is due when it would have been refreshed; a file is
+                # read again a whole interval on, however old it is
+                self._schedule(self._interval() - ((self._age() or 0.0) if is_url(self.source)
+                                                   else 0.0))
             self._started = True
             _LIVE.add(self)
             self._start_thread()
@@ -540,6 +545,8 @@ class Resolver:
             now = self._clock.time()
             self._last_refresh_at = now
             self._confirmed_at = now
+            if catalog is not None:
+                self._fetched_ts = self._fetch_time(catalog)
             self._install(catalog or self._state.catalog, stale=False)
             self._schedule(self._interval())
         self._publish()
@@ -609,11 +616,18 @@ class Resolver:
     def _interval(self) -> float:
         return self.refresh_interval * self._jitter()
 
-    def _age_of(self, catalog: Catalog) -> float:
-        if not catalog.fetched_at:
-            return 0.0
-        # whole seconds: ``fetched_at`` says no more (a copy fetched just now is 0 s old)
-        return float(max(0, math.floor(self._clock.time() - _timestamp(catalog.fetched_at))))
+    def _fetch_time(self, catalog: Catalog) -> float | None:
+        """When the catalog's data was had: now if it just came over the network (or was
+        confirmed by a 304), else the time the catalog itself gives (to the second)."""
+        if catalog.origin.startswith(("network", "cache (revalidated")):
+            return self._clock.time()
+        return _timestamp(catalog.fetched_at) if catalog.fetched_at else None
+
+    def _age(self) -> float | None:
+        """Seconds since the current catalog's data was had (None: its source gives no time)."""
+        if self._fetched_ts is None:
+            return None
+        return max(0.0, self._clock.time() - self._fetched_ts)
 
     @property
     def next_refresh_in(self) -> float | None:
@@ -662,7 +676,7 @@ class Resolver:
         if not self._closed and self._clock.monotonic() >= state.expires:
             state = self._advance()
         catalog = state.catalog
-        age = self._age_of(catalog) if catalog.fetched_at else None
+        age = self._age()
         return {
             "state": "failed" if state.failed else "stale" if state.stale else "ready",
             "catalog": {
