@@ -37,10 +37,10 @@ def no_match(policy: Policy, catalog: Catalog, *, name: str | None = None) -> No
             f"  {step['clause']:<40}  {step['entered']:>5} in  {step['dropped']:>5} dropped"
             f"  {step['passed']:>5} left"
         )
-    step = emptied_step(steps)
-    if step is not None:
-        lines.append(f"  `{step['clause']}` dropped the last {step['entered']}")
-        unknown = unknown_value(s.conjuncts(policy.tree)[steps.index(step)], catalog.entries)
+    emptied = emptied_step(steps)
+    if emptied is not None:
+        lines.append(f"  `{emptied['clause']}` dropped the last {emptied['entered']}")
+        unknown = unknown_value(s.conjuncts(policy.tree)[steps.index(emptied)], catalog.entries)
         if unknown:
             lines.append(f"  {unknown}")
     matched = policy.filter(catalog)
@@ -62,6 +62,7 @@ def unknown_value(node: s.Node, entries: list[dict[str, Any]], *,
         field, wanted = "supports", [node.tag]
         known = {tag for e in entries for tag in (e.get("supports") or ())}
     elif isinstance(node, (s.Compare, s.In)):
+        operand: s.Node | None
         if isinstance(node, s.Compare) and node.op in ("==", "!="):
             pairs = [(node.left, node.right), (node.right, node.left)]
             operand, values = next(((f, [v]) for f, v in pairs if isinstance(f, s.Field)
@@ -167,7 +168,8 @@ def clause_steps(
 
     steps = []
     for node, test in zip(nodes, tests or [compile_condition(node) for node in nodes]):
-        passed, dropped = [], []
+        passed: list[dict] = []
+        dropped: list[dict] = []
         for entry in entries:
             (passed if test(entry) else dropped).append(entry)
         steps.append(

@@ -36,6 +36,12 @@ class Attempt:
     def resolved(self) -> bool:
         return self.selection is not None
 
+    @property
+    def no_match(self) -> NoMatch:
+        """Why this policy resolved to nothing (only for an attempt that did not resolve)."""
+        assert self.error is not None, f"policy {self.name!r} resolved"
+        return self.error
+
 
 class PolicyBook:
     """Named policies loaded from one or more files; ``select(name)`` follows fallbacks."""
@@ -157,12 +163,12 @@ class PolicyBook:
 def chain_no_match(name: str, tried: list[Attempt]) -> NoMatch:
     """One NoMatch for a whole fallback chain: each policy's funnel, in order."""
     if len(tried) == 1:
-        return tried[0].error
+        return tried[0].no_match
     chain = " -> ".join(a.name for a in tried)
     lines = [f"policy {name!r} and its fallbacks resolve to no model (tried {chain})"]
     for attempt in tried:
-        lines.extend("  " + line for line in str(attempt.error).splitlines())
-    return NoMatch("\n".join(lines), funnel=tried[0].error.funnel)
+        lines.extend("  " + line for line in str(attempt.no_match).splitlines())
+    return NoMatch("\n".join(lines), funnel=tried[0].no_match.funnel)
 
 
 def load_policies(

@@ -150,7 +150,7 @@ def check_book(book: PolicyBook, catalog: CatalogLike = None) -> list[PolicyRepo
         if tried[-1].selection is None:
             chain = " -> ".join(report.tried)
             reason = "resolves to no model" + (f" (tried {chain})" if len(tried) > 1 else "")
-            emptied = [step for step in tried[0].error.funnel if step["passed"] == 0]
+            emptied = [step for step in tried[0].no_match.funnel if step["passed"] == 0]
             if emptied:
                 reason += f": `{emptied[0]['clause']}` leaves none of {emptied[0]['entered']}"
             report.failures.append(Failure(reason, "unresolved"))

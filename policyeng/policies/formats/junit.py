@@ -76,8 +76,10 @@ def _suite(root: ET.Element, name: str, *, tests: int, failures: int = 0,
 
 
 def _case(suite: ET.Element, file: str, name: str, line: int | None) -> ET.Element:
-    where = {"line": str(line)} if line is not None else {}
-    return ET.SubElement(suite, "testcase", classname=file, name=name, file=file, **where)
+    attributes = {"classname": file, "name": name, "file": file}
+    if line is not None:
+        attributes["line"] = str(line)
+    return ET.SubElement(suite, "testcase", attributes)
 
 
 def _xml(root: ET.Element) -> str:
