@@ -195,7 +195,8 @@ def test_change_events_are_logged_on_the_policyeng_logger(policies, write_catalo
         path.write_text(json.dumps([model("b", 2), model("c", 3)]))
         with caplog.at_level(logging.INFO, logger="policyeng"):
             resolver.refresh()
-    assert "pick changed: policy 'chat': a -> b (removed)" in caplog.text
+    assert "pick changed: policy 'chat': a -> b (removed: a is no longer in the catalog)" \
+        in caplog.text
 
 
 def test_a_catalog_object_is_used_as_it_is(policies):

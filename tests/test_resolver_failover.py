@@ -160,10 +160,14 @@ def test_change_reasons_for_catalog_changes(policies, write_catalog):
             [model("a", 2), model("b", 2), model("e", 1, supports=("embeddings",),
                                                     category="embedding")],  # tie-break
             [model("a", 2, health="down"),
-             model("e", 1, supports=("embeddings",), category="embedding")],  # fallback
+             model("e", 1, supports=("embeddings",), category="embedding")],  # fallback: a fails
         ]
         for entries in steps:
             path.write_text(json.dumps(entries))
             resolver.refresh()
     assert [(c.old, c.new, c.reason) for c in changes] == [
-        ("a", "b", "outranked"), ("b", "a", "tie-break"), ("a", "e", "fails")]
+        ("a", "b", "outranked"), ("b", "a", "tie-break"), ("a", "e", "fallback")]
+    assert changes[0].detail == "b ranks ahead on output_per_mtok: 2 against 5 for a; a's " \
+        "output_per_mtok moved from 1 to 5"
+    assert changes[1].detail.startswith("a ties with b on output_per_mtok = 2")
+    assert changes[2].detail.startswith("chat matches nothing now (a fails clause 2 `healthy`")

@@ -1,18 +1,21 @@
 """Why a long-running resolver's pick for a policy changed: one reason per change.
 
-The reasons are those of a lock drift (``removed``, ``no-endpoint``, ``fails``,
-``outranked``, ``tie-break``, ``fallback``), plus the two a running service
-adds: ``breaker`` (a circuit breaker opened or closed) and ``resolved`` (the
-policy had no model and now has one).
+The catalog's part is the drift classifier of ``policyeng.diagnose`` (the
+one ``check --locked`` and ``diff`` use): ``removed``, ``fails``,
+``no-endpoint``, ``fallback``, ``outranked``, ``tie-break``. A running
+service adds two: ``breaker`` (a circuit breaker opened on the old model, or
+closed on the new one) and ``resolved`` (the policy had no model and now has
+one).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from ..catalog.model import Catalog
+from ..diagnose import classify_drift, resolution
 from ..engine import Policy
 
 
@@ -35,6 +38,8 @@ class Change:
     reason: str
     old_via: str | None = None
     new_via: str | None = None
+    #: the reason in words (``b ranks ahead on output_per_mtok: 2 against 5 for a``), if any
+    detail: str | None = None
 
     def describe(self) -> str:
         """One line for a log: ``policy 'chat': m1 -> m2 (removed)``."""
@@ -43,45 +48,41 @@ class Change:
                 return "(no model)"
             return f"{model} via {via}" if via else model
 
+        why = f"{self.reason}: {self.detail}" if self.detail else self.reason
         return (f"policy {self.name!r}: {show(self.old, self.old_via)} -> "
-                f"{show(self.new, self.new_via)} ({self.reason})")
+                f"{show(self.new, self.new_via)} ({why})")
 
 
-def change_reason(old: Pick | None, new: Pick | None, *, catalog: Catalog,
-                  policy_for: Callable[[str | None], Policy | None],
-                  open_now: Collection[str], open_before: Collection[str]) -> str:
-    """The one reason ``old`` gave way to ``new`` in ``catalog``.
+def change_reason(
+    old: Pick | None, new: Pick | None, *, chain: list[tuple[str, Policy]], catalog: Catalog,
+    old_catalog: Catalog | None, open_now: Collection[str], open_before: Collection[str],
+) -> tuple[str, str | None]:
+    """The one reason ``old`` gave way to ``new`` in ``catalog``, and a sentence saying it.
 
-    ``policy_for(via)`` is the compiled policy that picked a model (``via``
-    None: the policy itself). Checked in this order: the old model is gone,
-    lost its endpoint, fails the policy now, is skipped by its open breaker; a
-    breaker closed on the new model; the policy matched nothing and a
-    fallback resolved; another model ranks ahead (or ties and wins on name).
+    ``chain`` is the policy and its fallbacks, ``[(name, compiled), ...]``.
+    The old model gone, failing or without an endpoint comes first; then a
+    breaker that opened on it or closed on the new model; then what the
+    catalog changed (a fallback took over, another model ranks ahead).
     """
     if old is None:
-        return "resolved"
-    entry = catalog.get(old.model_name)
-    if entry is None:
-        return "removed"
-    if "endpoint" not in entry:
-        return "no-endpoint"
-    policy = policy_for(old.via)
-    if policy is not None and not policy.matches(entry):
-        return "fails"
-    if old.model_name in open_now:
-        return "breaker"
-    if new is None:
-        return "fails"
-    if new.model_name in open_before or old.degraded != new.degraded:
-        return "breaker"
-    if new.via != old.via:
-        return "fallback"
-    new_entry = catalog.get(new.model_name)
-    if policy is not None and new_entry is not None and same_keys(policy, entry, new_entry):
-        return "tie-break"
-    return "outranked"
+        return "resolved", None
+    drift = classify_drift(_as_locked(old, chain, old_catalog), chain, catalog,
+                           old_catalog=old_catalog)
+    if drift is not None and drift["reason"] in ("removed", "fails", "no-endpoint"):
+        return drift["reason"], drift["text"]
+    breaker = old.model_name in open_now or (new is not None and (
+        new.model_name in open_before or new.degraded != old.degraded))
+    if breaker or drift is None:
+        return "breaker", None
+    return drift["reason"], drift["text"]
 
 
-def same_keys(policy: Policy, one: dict[str, Any], other: dict[str, Any]) -> bool:
-    """Whether two entries tie on every ranking key (``model_name`` then decides)."""
-    return all(key(one) == key(other) for key in policy.key_values)
+def _as_locked(old: Pick, chain: list[tuple[str, Policy]],
+               old_catalog: Catalog | None) -> dict[str, Any]:
+    """The old pick as the classifier takes it: with its values then, when they are known."""
+    if old_catalog is not None:
+        then = resolution(chain, old_catalog)
+        if then is not None and then["model_name"] == old.model_name \
+                and then.get("via") == old.via:
+            return then
+    return {"model_name": old.model_name, "endpoint": None, "via": old.via}

@@ -39,7 +39,6 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from functools import partial
 from typing import Any
 
 from ..catalog.model import QUIET_THREADS, Catalog
@@ -346,6 +345,10 @@ class Resolver:
                 raise book._unknown(name) from None
             raise
 
+    def _named_chain(self, name: str) -> list[tuple[str, Policy]]:
+        """The chain with a name for every step (an expression is named by its text)."""
+        return [(via or name, policy) for via, policy in self._chain(name)]
+
     def _policy_for(self, name: str, via: str | None) -> Policy | None:
         book = self._book
         if book is None or name not in book:
@@ -451,13 +454,13 @@ class Resolver:
                         (old is not None and new is not None and old.via != new.via
                          and old.model_name == new.model_name):
                     continue
-                catalog = state.catalog
-                reason = change_reason(
-                    old, new, catalog=catalog,
-                    policy_for=partial(self._policy_for, name),
+                reason, detail = change_reason(
+                    old, new, chain=self._named_chain(name), catalog=state.catalog,
+                    old_catalog=before[0] if before else None,
                     open_now=state.open, open_before=before[1] if before else frozenset())
                 changes.append(Change(name, _model(old), _model(new), reason,
-                                      old.via if old else None, new.via if new else None))
+                                      old.via if old else None, new.via if new else None,
+                                      detail))
             self._published = (state.catalog, state.open)
             for change in changes:
                 log.info("pick changed: %s", change.describe())
