@@ -267,3 +267,12 @@ def test_a_forked_child_gets_its_own_refresh_thread(policies, catalog_file):
     child, parent = (json.loads(line) for line in result.stdout.splitlines())
     assert child == {"alive": True, "pick": "z", "refreshes": 1}
     assert parent == {"parent": "a"}  # the parent's memo is its own
+
+
+@pytest.mark.parametrize("bad", [None, 5, ["chat"], {"policy": "chat"}])
+def test_select_of_something_not_text_is_a_clear_type_error(policies, catalog_file, bad):
+    with Resolver(policies, catalog=catalog_file) as resolver:
+        with pytest.raises(TypeError) as info:
+            resolver.select(bad)
+    assert str(info.value) == ("select() takes a policy name or expression (str), "
+                               f"not {type(bad).__name__}")

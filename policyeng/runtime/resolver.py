@@ -263,7 +263,10 @@ class Resolver:
             raise self._unusable()
         if self._clock.monotonic() >= state.expires:
             state = self._advance()
-        hit = state.memo.get(name_or_expression)
+        try:
+            hit = state.memo.get(name_or_expression)
+        except TypeError:  # unhashable: say what select() takes
+            hit = None
         if hit is not None:
             return hit
         return self._select_slowly(state, name_or_expression)
