@@ -16,6 +16,7 @@ from .errors import NoMatch
 from .fields import price_per_unit
 from .language import ast as s
 from .language.codegen import compile_condition
+from .text import close_matches, plural
 
 if TYPE_CHECKING:
     from .catalog.model import Catalog
@@ -30,7 +31,7 @@ def no_match(policy: Policy, catalog: Catalog, *, name: str | None = None) -> No
     """The error for an empty result, with how many models each top-level clause dropped."""
     steps = funnel(policy, catalog)
     label = f"policy {name!r}" if name else "the policy"
-    models = f"{len(catalog)} model{'' if len(catalog) == 1 else 's'}"
+    models = plural(len(catalog), "model")
     lines = [f"no model matches {label} in catalog {catalog.source} ({models})"]
     for step in steps:
         lines.append(
@@ -56,7 +57,6 @@ def unknown_value(node: s.Node, entries: list[dict[str, Any]], *,
     A typo in a tag or a category matches nothing rather than failing, so the
     no-match message says so, with the closest values the catalog does have.
     """
-    import difflib  # only when wording an error
 
     if isinstance(node, s.Supports):
         field, wanted = "supports", [node.tag]
@@ -81,7 +81,7 @@ def unknown_value(node: s.Node, entries: list[dict[str, Any]], *,
     if not missing or (len(missing) < len(wanted) and not any_missing):
         return None
     value = missing[0]
-    close = difflib.get_close_matches(value, [str(k) for k in known], n=3, cutoff=0.6)
+    close = close_matches(value, [str(k) for k in known], n=3)
     what = f"supports {value!r}" if field == "supports" else f"has {field} {value!r}"
     if close:
         return f"no model in the catalog {what}; did you mean {' or '.join(map(repr, close))}?"

@@ -23,7 +23,6 @@ The shape (``explain --json`` prints exactly this)::
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Any
 
 from .diagnose import (
@@ -37,6 +36,7 @@ from .diagnose import (
 from .fields import price_per_unit
 from .language import ast as s
 from .language.codegen import compile_condition, compile_value
+from .text import close_matches
 
 if TYPE_CHECKING:
     from .catalog.model import Catalog
@@ -243,7 +243,7 @@ def _close(catalog: Catalog, name: str) -> list[str]:
     folded = {n.casefold(): n for n in names}
     if name.casefold() in folded:
         return [folded[name.casefold()]]
-    close = difflib.get_close_matches(name.casefold(), list(folded), n=3, cutoff=0.6)
+    close = close_matches(name.casefold(), folded, n=3)
     if not close:
         close = [n for n in folded if name.casefold() in n][:3]
     return [folded[n] for n in close]

@@ -16,7 +16,10 @@ it rewrites can only sit inside a JSON string, where its escape means the same.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 #: What a terminal may act on rather than show: C0 controls, DEL, C1 controls, the
 #: line and paragraph separators, bidirectional embeddings, overrides and isolates,
@@ -79,3 +82,32 @@ def text_width(text: str) -> int:
         0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
         for c in text
     )
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """``1 model``, ``2 models``, ``1 policy``, ``3 policies``."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def close_matches(word: str, known: Iterable[str], n: int = 1,
+                  cutoff: float = 0.6) -> list[str]:
+    """The known names closest to a misspelt one, best first: every "did you mean" asks here.
+
+    0.6 is difflib's own default; short fixed vocabularies (keywords, ``builtin``)
+    pass a higher cutoff so that unrelated short words are not offered.
+    """
+    import difflib  # only when wording an error
+
+    return difflib.get_close_matches(word, list(known), n=n, cutoff=cutoff)
+
+
+def did_you_mean(word: str, known: Iterable[str], cutoff: float = 0.6) -> str:
+    """``; did you mean 'x'?`` for the closest known name, or nothing."""
+    close = close_matches(word, known, cutoff=cutoff)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def is_terminal(stream: Any) -> bool:
+    """Whether a stream is a terminal (a stream without ``isatty`` is not)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty is not None and isatty())

@@ -21,7 +21,7 @@ def test_a_mistyped_builtin_exits_3_wherever_it_is_named(where):
     done = run_cli("select", "supports chat", *options, env={"POLICYENG_CATALOG": "buildin"})
     assert (done.returncode, done.stdout) == (3, "")
     assert done.stderr == (
-        "policyeng: catalog buildin: file not found; did you mean builtin?\n" + HINT)
+        "policyeng: catalog buildin: file not found; did you mean 'builtin'?\n" + HINT)
 
 
 def test_a_missing_file_in_the_environment_is_an_error_not_a_fallback(tmp_path):

@@ -39,6 +39,8 @@ from urllib.parse import urljoin, urlsplit
 
 from .._version import __version__
 from ..errors import CatalogError
+from ..text import plural
+from .model import MAX_CATALOG_BYTES
 
 if TYPE_CHECKING:
     import httpx
@@ -65,7 +67,7 @@ class FetchSettings:
     retry_after_max: float = 10.0
     #: the whole fetch, retries and back-off included, gives up after this
     deadline: float = 30.0
-    max_bytes: int = 32 * MiB
+    max_bytes: int = MAX_CATALOG_BYTES
     max_redirects: int = 5
 
 
@@ -188,7 +190,7 @@ def _get(
                     progress.close()
             attempt += 1
             if attempt > settings.retries:
-                tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
+                tries = plural(attempt, "attempt")
                 raise CatalogError(f"{failure} ({tries})", source=url, retry_after=wait)
             if wait is None:
                 step = min(settings.backoff_max, settings.backoff * 2 ** (attempt - 1))

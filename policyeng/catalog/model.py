@@ -15,10 +15,14 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CatalogError, CatalogWarning
+from ..text import plural
 
 if TYPE_CHECKING:
     from .validation import Skipped
 
+#: The most a catalog body may hold, read from a file or a URL: far above any real
+#: catalog (a few MiB), far below what would exhaust a deployment's memory.
+MAX_CATALOG_BYTES = 32 * 1024 * 1024
 #: category -> endpoint, from the provider's model discovery page.
 ENDPOINTS = {
     "text": "/v1/chat/completions",
@@ -199,7 +203,7 @@ def parse_catalog(
         shown = "\n  ".join(str(s) for s in skipped[:20])
         more = f"\n  ... and {len(skipped) - 20} more" if len(skipped) > 20 else ""
         raise CatalogError(
-            f"{len(skipped)} invalid entr{'y' if len(skipped) == 1 else 'ies'} "
+            f"{plural(len(skipped), 'invalid entry', 'invalid entries')} "
             f"(strict mode):\n  {shown}{more}",
             source=source,
             hint="fix the source, or drop --strict (strict=False) to skip them with a warning",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CatalogError, CatalogWarning, UsageError
 from . import recent
-from .model import Catalog, apply_live, parse_catalog
+from .model import MAX_CATALOG_BYTES, Catalog, apply_live, parse_catalog
 
 if TYPE_CHECKING:
     from .http import FetchSettings, Progress
@@ -185,26 +185,24 @@ def load_file(source: str, *, strict: bool = False) -> Catalog:
 
 
 def _read_file(source: str, strict: bool) -> Catalog:
-    from pathlib import Path
-
+    from ..files import FileTooLarge, NotRegularFile, read_regular_file
+    from ..text import did_you_mean
     from .times import iso_time
 
-    path = Path(source)
     try:
-        if path.exists() and not path.is_dir() and not path.is_file():
-            # a FIFO would block and a device (/dev/zero) never end
-            raise CatalogError("not a regular file", source=source, hint=SOURCES)
-        body = path.read_bytes()
-        mtime = path.stat().st_mtime
+        body = read_regular_file(source, MAX_CATALOG_BYTES)
+        mtime = os.stat(source).st_mtime
     except FileNotFoundError:
-        import difflib
-
-        close = difflib.get_close_matches(source, ["builtin"], n=1, cutoff=0.75)
-        guess = "; did you mean builtin?" if close and os.sep not in source else ""
+        guess = did_you_mean(source, ["builtin"], cutoff=0.75) if os.sep not in source else ""
         raise CatalogError(f"file not found{guess}", source=source, hint=SOURCES) from None
     except IsADirectoryError:
         raise CatalogError("is a directory, not a JSON file", source=source,
                            hint=SOURCES) from None
+    except NotRegularFile:  # a FIFO would block and a device (/dev/zero) never end
+        raise CatalogError("not a regular file", source=source, hint=SOURCES) from None
+    except FileTooLarge:
+        raise CatalogError(f"is over the {MAX_CATALOG_BYTES // 2**20} MiB a catalog may hold",
+                           source=source) from None
     except OSError as exc:
         raise CatalogError(f"cannot read: {exc.strerror}", source=source) from None
     fetched_at = iso_time(mtime)

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
-from ..text import visible
+from ..text import is_terminal, visible
 
 EXIT_OK, EXIT_NO_MATCH, EXIT_USAGE = 0, 1, 2
 DEFAULT_LOCK = "policies.lock"
@@ -96,10 +96,7 @@ def print_json(data: Any) -> None:
 
 def use_colour(stream: IO[str]) -> bool:
     """Colour when writing to a terminal, unless ``NO_COLOR`` is set to anything."""
-    if os.environ.get("NO_COLOR", ""):
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
+    return not os.environ.get("NO_COLOR", "") and is_terminal(stream)
 
 
 #: The only escape sequences policyeng writes itself: SGR colours (``tables.Style``).
@@ -143,8 +140,7 @@ def exact_output(stream: IO[str]) -> IO[str]:
     escaped when it would reach a terminal.
     """
     inner = getattr(stream, "_stream", None)
-    isatty = getattr(stream, "isatty", None)
-    if inner is None or (isatty is not None and isatty()):
+    if inner is None or is_terminal(stream):
         return stream
     return inner
 
@@ -179,8 +175,3 @@ def shell_quote(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
-
-
-def plural(count: int, one: str, many: str | None = None) -> str:
-    """``1 model``, ``2 models``, ``1 policy``, ``3 policies``."""
-    return f"{count} {one if count == 1 else (many or one + 's')}"

@@ -12,7 +12,8 @@ import json
 import sys
 from typing import Any
 
-from .common import EXIT_NO_MATCH, EXIT_OK, plural, print_json, seconds
+from ..text import plural
+from .common import EXIT_NO_MATCH, EXIT_OK, print_json, seconds
 
 #: What the text report lists of the models: all changes, those the picks involve, or none.
 MODEL_LISTS = ("all", "picks", "none")

@@ -7,13 +7,13 @@ import sys
 from typing import Any
 
 from ..errors import Error
+from ..text import plural
 from .common import (
     EXIT_NO_MATCH,
     EXIT_OK,
     add_catalog_options,
     load_catalog_for,
     load_catalog_for_book,
-    plural,
     positive,
     print_json,
 )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..text import visible
+from ..text import plural, visible
 from .check import load_book, load_catalog_noting
-from .common import DEFAULT_LOCK, EXIT_OK, add_catalog_options, plural
+from .common import DEFAULT_LOCK, EXIT_OK, add_catalog_options
 
 
 def add_parser(commands) -> None:

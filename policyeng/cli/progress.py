@@ -11,6 +11,8 @@ import sys
 import time
 from typing import TextIO
 
+from ..text import is_terminal
+
 
 class TerminalProgress:
     """Redraws ``policyeng: fetching URL  1.2 MiB / 3.4 MiB`` in place; erases it when done."""
@@ -28,8 +30,7 @@ class TerminalProgress:
     def for_terminal(cls, stream: TextIO | None = None) -> TerminalProgress | None:
         """A meter if ``stream`` (stderr by default) is a terminal, else None."""
         stream = stream if stream is not None else sys.stderr
-        isatty = getattr(stream, "isatty", None)
-        return cls(stream) if isatty is not None and isatty() else None
+        return cls(stream) if is_terminal(stream) else None
 
     def update(self, url: str, received: int, total: int | None) -> None:
         now = time.monotonic()

@@ -24,7 +24,7 @@ from typing import IO, Any
 from ..explain import _show as show_value
 from ..explain import no_pick_reason
 from ..fields import price_per_unit
-from ..text import text_width, visible, visible_values
+from ..text import is_terminal, plural, text_width, visible, visible_values
 from .common import use_colour
 
 #: ANSI SGR codes of the few styles used.
@@ -53,8 +53,7 @@ class Style:
 
 def output_width(stream: IO[str]) -> int | None:
     """The width tables must fit: the terminal's, else ``COLUMNS``, else None (no limit)."""
-    isatty = getattr(stream, "isatty", None)
-    if isatty and isatty():
+    if is_terminal(stream):
         return shutil.get_terminal_size().columns
     columns = os.environ.get("COLUMNS", "")
     if not (columns.isascii() and columns.isdigit() and len(columns) <= 6):
@@ -181,7 +180,7 @@ def explain_lines(data: dict[str, Any], style: Style, *, top: int = 10) -> list[
     lines += [
         f"{style('policy', 'bold')}   {f'{shown}: ' if shown else ''}{data['policy']}",
         f"{style('catalog', 'bold')}  {catalog['source']} "
-        f"({catalog['models']} model{'' if catalog['models'] == 1 else 's'}{dated}{stale})",
+        f"({plural(catalog['models'], 'model')}{dated}{stale})",
         "",
     ]
     lines += funnel_lines(data["funnel"], style, title="funnel")
@@ -286,8 +285,7 @@ def candidate_lines(data: dict[str, Any], style: Style, *, top: int) -> list[str
     asked = (data.get("model") or {}).get("model_name")
     shown = candidates[:top]
     rest = [c for c in candidates[top:] if c["model_name"] == asked]
-    plural = "s" if len(candidates) != 1 else ""
-    title = f"{len(candidates)} candidate{plural}, best first by {order}"
+    title = f"{plural(len(candidates), 'candidate')}, best first by {order}"
     lines = [style(title, "bold")]
     lines += ranking_table(shown + rest, data["order_by"], style, asked=asked,
                            gap_after=len(shown) if rest else None)
@@ -349,7 +347,7 @@ def why_not_lines(why: dict[str, Any], data: dict[str, Any], style: Style) -> li
              f"the pick is {why['pick']}."]
     for group in why["ahead_by"]:
         count = group["count"]
-        models = f"{count} model{'s' if count != 1 else ''}"
+        models = plural(count, "model")
         more = f", {style.ellipsis}" if count > len(group["examples"]) else ""
         if group["tie_break"]:
             names = ", ".join(e["model_name"] for e in group["examples"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..errors import PolicyError
 from ..fields import BOOLEAN, FIELDS, LIST, NUMBER, STRING
+from ..text import close_matches
 from . import ast as s
 
 
@@ -45,10 +46,8 @@ def _expect(types: _Types, node: s.Node, wanted: str, what: str) -> None:
 
 
 def close_fields(name: str) -> list[str]:
-    """The field name closest to a misspelt one (difflib is imported only for errors)."""
-    import difflib
-
-    return difflib.get_close_matches(name, FIELDS, n=1, cutoff=0.6)
+    """The field name closest to a misspelt one."""
+    return close_matches(name, FIELDS)
 
 
 class _Types:

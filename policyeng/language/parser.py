@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import PolicyError
 from ..fields import FIELDS
+from ..text import close_matches
 from . import ast as s
 
 MAX_LENGTH = 10_000
@@ -187,7 +188,6 @@ def _misspelt_keyword(text: str, token) -> tuple[int, int, str] | None:
     The word at fault is the unexpected one, or the word just before it (which
     the parser took for a field name): return its offset, length and a hint.
     """
-    import difflib  # only when wording an error
 
     candidates = []
     if token.type == "NAME":
@@ -210,7 +210,7 @@ def _misspelt_keyword(text: str, token) -> tuple[int, int, str] | None:
                 return offset, len(word), f"a space is missing: `{keyword} {rest}`"
             if word.startswith(keyword) and len(keyword) >= 3:
                 return offset, len(word), f"did you mean `{keyword}`?"
-        close = difflib.get_close_matches(word.lower(), _KEYWORDS, n=1, cutoff=0.75)
+        close = close_matches(word.lower(), _KEYWORDS, cutoff=0.75)
         if close:
             return offset, len(word), f"did you mean `{close[0]}`?"
     return None

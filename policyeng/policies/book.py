@@ -8,7 +8,6 @@ answered (``via``).
 from __future__ import annotations
 
 import copy
-import difflib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from ..catalog.model import Catalog
 from ..catalog.sources import load_catalog
 from ..engine import CatalogLike, Selection, as_catalog
 from ..errors import NoMatch, PolicyError, PolicyFileError
+from ..text import did_you_mean
 from .parsing import NamedPolicy, load_file, raise_all, read_text_file
 
 POLICY_SUFFIXES = (".yaml", ".yml")
@@ -78,11 +78,9 @@ class PolicyBook:
         return policy
 
     def _unknown(self, name: str) -> PolicyError:
-        close = difflib.get_close_matches(name, self.policies, n=1, cutoff=0.6)
-        message = f"no policy named {name!r}"
-        if close:
-            message += f"; did you mean {close[0]!r}?"
-        hint = None if close else "policies: " + ", ".join(self.policies)
+        guess = did_you_mean(name, self.policies)
+        hint = None if guess else "policies: " + ", ".join(self.policies)
+        message = f"no policy named {name!r}{guess}"
         return PolicyError(message, kind="unknown-policy", hint=hint,
                            source=", ".join(self.paths) or "<policies>")
 
@@ -245,8 +243,6 @@ def policy_files(path: str | os.PathLike[str]) -> list[str]:
             return found
         if not p.exists():
             raise PolicyError("file not found", kind="file", source=text)
-        if not p.is_file():  # a FIFO or a device would block or never end
-            raise PolicyError("not a regular file", kind="file", source=text)
     except OSError as exc:
         raise PolicyError(f"cannot read: {exc.strerror}", kind="file", source=text) from None
     return [text]

@@ -39,7 +39,8 @@ from typing import Any, cast
 from ..catalog.model import Catalog
 from ..diagnose import classify_drift, resolution
 from ..errors import NoMatch, PolicyError
-from ..files import replace_file
+from ..files import FileTooLarge, NotRegularFile, read_regular_file, replace_file
+from ..text import plural
 from .book import PolicyBook
 from .check import Failure, PolicyReport
 
@@ -64,8 +65,7 @@ def lock_data(reports: list[PolicyReport], catalog: Catalog,
     """
     failing = [r for r in reports if not r.passed]
     if failing:
-        lines = [f"cannot lock: {len(failing)} of {len(reports)} "
-                 f"polic{'y' if len(reports) == 1 else 'ies'} "
+        lines = [f"cannot lock: {len(failing)} of {plural(len(reports), 'policy', 'policies')} "
                  f"fail{'s' if len(failing) == 1 else ''} "
                  f"in catalog {catalog.source}; nothing written"]
         for report in failing:
@@ -191,21 +191,16 @@ def read_lock(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def _read_bytes(source: str) -> bytes:
     try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
-        descriptor = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with open(descriptor, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise _bad("not a regular file", source)
-            body = handle.read(MAX_LOCK_BYTES + 1)
+        return read_regular_file(source, MAX_LOCK_BYTES)
     except FileNotFoundError:
         raise _bad("lock file not found; create it with `policyeng lock`", source) from None
-    except IsADirectoryError:
+    except (IsADirectoryError, NotRegularFile):
         raise _bad("not a regular file", source) from None
+    except FileTooLarge:
+        raise _bad(f"not a policyeng lock file: larger than {MAX_LOCK_BYTES:,} bytes",
+                   source) from None
     except OSError as exc:
         raise _bad(f"cannot read the lock file: {exc.strerror or exc}", source) from None
-    if len(body) > MAX_LOCK_BYTES:
-        raise _bad(f"not a policyeng lock file: larger than {MAX_LOCK_BYTES:,} bytes", source)
-    return body
 
 
 def _bad(message: str, source: str) -> PolicyError:

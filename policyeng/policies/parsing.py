@@ -10,7 +10,6 @@ fallbacks and fallback cycles.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -20,8 +19,9 @@ from typing import Any
 from ..catalog.sources import is_url
 from ..engine import Policy, compile
 from ..errors import PolicyError, PolicyFileError, UsageError
+from ..files import FileTooLarge, NotRegularFile, read_regular_file
 from ..language.parser import parse
-from ..text import visible
+from ..text import did_you_mean, visible
 from .yamldoc import YamlDocument, format_path, load_yaml
 
 _TYPE_WORDS = {"string": "text", "array": "a list", "object": "a mapping",
@@ -77,14 +77,17 @@ def read_text_file(file: str) -> str:
     """A policy file's text: UTF-8 (a byte-order mark is dropped), within the size limit."""
     limit = file_limit(MAX_FILE_BYTES)
     try:
-        with open(file, "rb") as stream:
-            raw = stream.read(limit + 1)  # never more, whatever the file is
-    except OSError as exc:
-        raise PolicyError(f"cannot read: {exc.strerror}", kind="file", source=file) from None
-    if len(raw) > limit:
+        raw = read_regular_file(file, limit)
+    except FileNotFoundError:
+        raise PolicyError("file not found", kind="file", source=file) from None
+    except NotRegularFile:
+        raise PolicyError("not a regular file", kind="file", source=file) from None
+    except FileTooLarge:
         raise PolicyError(f"the file is over {limit:,} bytes, the most a policy file may hold",
                           kind="limit", source=file,
-                          hint=f"split it, or set {MAX_FILE_BYTES[0]} to allow more")
+                          hint=f"split it, or set {MAX_FILE_BYTES[0]} to allow more") from None
+    except OSError as exc:
+        raise PolicyError(f"cannot read: {exc.strerror}", kind="file", source=file) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -261,10 +264,9 @@ def _schema_error(document: YamlDocument, error) -> list[PolicyError]:
         for key in instance:
             if key in known:
                 continue
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-            message = f"{where}: unknown key '{key}'"
-            message += f"; did you mean '{close[0]}'?" if close else ""
-            hint = None if close else "allowed: " + ", ".join(known)
+            guess = did_you_mean(key, known)
+            message = f"{where}: unknown key '{key}'{guess}"
+            hint = None if guess else "allowed: " + ", ".join(known)
             out.append(document.error(message, (*path, key), kind="schema", at_key=True,
                                       hint=hint))
         return out
@@ -335,11 +337,9 @@ def fallback_errors(document: YamlDocument, policies: dict[str, NamedPolicy]) ->
             if spot not in document.values:  # `fallback: name`, not a list
                 spot = spot[:-1]
             if target not in policies:
-                close = difflib.get_close_matches(target, policies, n=1, cutoff=0.6)
                 chain = " -> ".join([*path, target])
                 message = (f"policy {owner!r} falls back to {target!r}, which is not a policy "
-                           f"in this file (chain: {chain})")
-                message += f"; did you mean {close[0]!r}?" if close else ""
+                           f"in this file (chain: {chain}){did_you_mean(target, policies)}")
                 errors.append(document.error(message, spot, kind="fallback"))
             elif state.get(target) == 1:
                 chain = " -> ".join([*path[path.index(target):], target])

@@ -34,6 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import CatalogError, Error, NoMatch, PolicyError
+from ..text import did_you_mean
 
 log = logging.getLogger("policyeng")
 
@@ -277,13 +278,8 @@ class DecisionServer:
         return decision_id
 
     def _unknown(self, name: str) -> str:
-        import difflib
-
-        close = difflib.get_close_matches(name, sorted(self.names), n=1, cutoff=0.6)
-        message = f"no policy named {name!r}"
-        if close:
-            return message + f"; did you mean {close[0]!r}?"
-        return message + "; GET /v1/policies lists them"
+        guess = did_you_mean(name, sorted(self.names))
+        return f"no policy named {name!r}" + (guess or "; GET /v1/policies lists them")
 
     def json(self, status: int, data: Any) -> Response:
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))

@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ...errors import PolicyError, PolicyFileError
+from ...text import plural
 
 if TYPE_CHECKING:
     from ..check import PolicyReport
@@ -34,7 +35,7 @@ def summary(reports: list[PolicyReport], catalog: Any) -> str:
     """``N passed, M failed (K policies, catalog SRC)``: the last line of text, github and tap."""
     failed = sum(1 for r in reports if not r.passed)
     return (f"{len(reports) - failed} passed, {failed} failed "
-            f"({len(reports)} polic{'y' if len(reports) == 1 else 'ies'}, "
+            f"({plural(len(reports), 'policy', 'policies')}, "
             f"catalog {catalog.source})")
 
 
