@@ -10,7 +10,7 @@ selection expressed four other ways:
 - `cel`    -- a CEL filter (cel-python) plus the floor's ranking key in
   Python, since CEL has no sort.
 
-All of them implement the policy language's semantics (DESIGN.md §2), so all
+All of them implement the policy language's semantics (docs/language.md), so all
 must pick the same `model_name`:
 
 - a missing value (field absent or null) makes a comparison false, and

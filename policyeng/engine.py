@@ -179,7 +179,7 @@ class Selection:
         return self.compiled.rank(self.catalog_ref)
 
     def to_dict(self, top: int | None = None) -> dict[str, Any]:
-        """The ``select --json`` object (DESIGN §4)."""
+        """The ``select --json`` object (docs/cli.md)."""
         candidates = self.candidates if top is None else self.candidates[:top]
         return {
             "model_name": self.model_name,

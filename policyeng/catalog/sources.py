@@ -52,7 +52,7 @@ def load_catalog(
 ) -> Catalog:
     """Load a catalog from ``builtin``, a JSON file path or an ``http(s)://`` URL.
 
-    With no ``source``, the default chain (DESIGN §1): ``$POLICYENG_CATALOG``,
+    With no ``source``, the default chain (docs/catalog.md): ``$POLICYENG_CATALOG``,
     else ``default`` (a policy file's ``catalog:``), else the live URL; then
     that URL's cached copy; then ``builtin``, each fall-back announced by one
     ``CatalogWarning`` line naming the copy used and its age. Only a URL falls

@@ -3,7 +3,7 @@
 A policy is evaluated for every catalog entry, so walking the AST per entry
 would dominate; instead each policy becomes one list comprehension and one
 sort-key function, as a person would write them by hand. The missing-value
-rules of the language (DESIGN §2) are spelled out as guards in that code:
+rules of the language (docs/language.md) are spelled out as guards in that code:
 
 * a field that is absent or null is *missing*; arithmetic with a missing
   value, or a division by zero, is missing;

@@ -17,6 +17,7 @@ from typing import Any
 from ..catalog.model import Catalog
 from ..diagnose import classify_drift, resolution
 from ..engine import Policy
+from ..text import visible
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,8 @@ class Change:
             return f"{model} via {via}" if via else model
 
         why = f"{self.reason}: {self.detail}" if self.detail else self.reason
-        return (f"policy {self.name!r}: {show(self.old, self.old_via)} -> "
-                f"{show(self.new, self.new_via)} ({why})")
+        return visible(f"policy {self.name!r}: {show(self.old, self.old_via)} -> "
+                       f"{show(self.new, self.new_via)} ({why})")
 
 
 def change_reason(

@@ -46,6 +46,7 @@ from ..catalog.sources import DEFAULT_URL, is_url, load_catalog
 from ..catalog.times import iso_time
 from ..engine import Policy, Selection, compile
 from ..errors import CatalogError, NoMatch, PolicyError, UsageError
+from ..text import plural, visible
 from .breakers import Breakers
 from .changes import Change, Pick, change_reason
 from .clock import Clock
@@ -390,7 +391,7 @@ class Resolver:
         version = self._breakers.version
         opened = self._breakers.failure(model_name, status, retry_after)
         if opened:
-            log.info("model %s skipped for now: %s", model_name,
+            log.info("model %s skipped for now: %s", visible(model_name),
                      f"HTTP {status}" if status is not None else "no answer")
         if self._breakers.version != version:
             self._breakers_changed()
@@ -401,7 +402,7 @@ class Resolver:
         if not isinstance(model_name, str):
             return
         if self._breakers.success(model_name):
-            log.info("model %s is used again: a call succeeded", model_name)
+            log.info("model %s is used again: a call succeeded", visible(model_name))
             self._breakers_changed()
 
     def _breakers_changed(self) -> None:
@@ -537,9 +538,9 @@ class Resolver:
         if catalog.skipped and (state is None or state.catalog.sha256 != catalog.sha256):
             shown = "; ".join(str(problem) for problem in catalog.skipped[:5])
             more = f"; and {len(catalog.skipped) - 5} more" if len(catalog.skipped) > 5 else ""
-            log.warning("catalog %s: skipped %d invalid entr%s: %s%s", catalog.source,
-                        len(catalog.skipped), "y" if len(catalog.skipped) == 1 else "ies",
-                        shown, more)
+            log.warning("catalog %s: skipped %s: %s%s", visible(catalog.source),
+                        plural(len(catalog.skipped), "invalid entry", "invalid entries"),
+                        visible(shown), more)
         self._succeeded(catalog)
 
     def _succeeded(self, catalog: Catalog | None) -> None:
@@ -560,7 +561,7 @@ class Resolver:
             self._refreshes += 1
 
     def _failed(self, exc: BaseException) -> None:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        message = visible(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
         with self._write_lock:
             if self._closed or self._state is None:
                 return

@@ -2,7 +2,7 @@
 
 The reference interpreter is deliberately naive (a recursive walk per entry,
 derived fields recomputed from raw data) so that it can be read against
-DESIGN §2 line by line; the compiled evaluator must agree with it.
+docs/language.md line by line; the compiled evaluator must agree with it.
 """
 
 from __future__ import annotations
@@ -275,7 +275,7 @@ def _glob(pattern: str, text: str) -> bool:
 
 
 def holds(node, entry) -> bool:
-    """Whether a condition holds for an entry (DESIGN §2, rule by rule)."""
+    """Whether a condition holds for an entry (docs/language.md, rule by rule)."""
     if isinstance(node, s.Bool):
         return node.value
     if isinstance(node, s.Field):
