@@ -171,3 +171,18 @@ def test_change_reasons_for_catalog_changes(policies, write_catalog):
         "output_per_mtok moved from 1 to 5"
     assert changes[1].detail.startswith("a ties with b on output_per_mtok = 2")
     assert changes[2].detail.startswith("chat matches nothing now (a fails clause 2 `healthy`")
+
+
+def test_log_records_show_a_hostile_model_name_escaped(policies, write_catalog, clock, caplog):
+    hostile = "a\x1b]0;PWNED\x07\x1b[2J\nforged log line"
+    catalog = [model(hostile, 1), *CATALOG[1:]]
+    with Resolver(policies, catalog=str(write_catalog(catalog)), clock=clock) as resolver:
+        assert resolver.select("chat").model_name == hostile
+        with caplog.at_level(logging.INFO, logger="policyeng"):
+            resolver.report_failure(hostile, status=429)
+            assert resolver.select("chat").model_name == "b"
+            resolver.report_success(hostile)
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) >= 3  # skipped, pick changed (twice), used again
+    assert any("\\u001b]0;PWNED" in m for m in messages)
+    assert not any("\x1b" in m or "\n" in m or "\x07" in m for m in messages)
