@@ -32,7 +32,9 @@ def _digest(paths: list[Path]) -> str:
 def digests(repo: Path) -> tuple[str, str]:
     """(digest of the dependencies, digest of the sources) of the package in ``repo``."""
     sources = sorted(
-        p for folder in ("policyeng", "schemas") for p in (repo / folder).rglob("*")
+        p
+        for folder in ("policyeng", "schemas")
+        for p in (repo / folder).rglob("*")
         if p.is_file() and "__pycache__" not in p.parts
     )
     return _digest([repo / "pyproject.toml"]), _digest(sources)
@@ -55,8 +57,18 @@ def ensure(venv: Path, repo: Path) -> str:
     if old == [deps, sources] and python.exists():
         return "reused"
     if old[:1] == [deps] and python.exists():
-        _run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall",
-              str(repo)])
+        _run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--force-reinstall",
+                str(repo),
+            ]
+        )
         done = "reinstalled (sources changed)"
     else:
         shutil.rmtree(venv, ignore_errors=True)

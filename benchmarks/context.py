@@ -96,17 +96,24 @@ def warm_bytecode(env: dict[str, str]) -> str:
     was = os.environ.get("PYTHONDONTWRITEBYTECODE")
     pkg = Path(policyeng.__file__).parent
     out = subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(pkg)], capture_output=True, text=True,
+        [sys.executable, "-m", "compileall", "-q", str(pkg)],
+        capture_output=True,
+        text=True,
         env=env,
     )
     # Imports outside the package (yaml, platformdirs, filelock, stdlib) get
     # their .pyc written by one run of each command (plus each row's warm-up).
     for code in ("import policyeng.cli", "import json"):
         subprocess.run([sys.executable, "-c", code], capture_output=True, env=env)
-    state = f"PYTHONDONTWRITEBYTECODE={was!r} in this environment" if was else (
-        "PYTHONDONTWRITEBYTECODE not set")
-    return (f"bytecode: {state}; removed from every subprocess's environment;"
-            f" .pyc warmed (compileall {pkg.name}: exit {out.returncode})")
+    state = (
+        f"PYTHONDONTWRITEBYTECODE={was!r} in this environment"
+        if was
+        else ("PYTHONDONTWRITEBYTECODE not set")
+    )
+    return (
+        f"bytecode: {state}; removed from every subprocess's environment;"
+        f" .pyc warmed (compileall {pkg.name}: exit {out.returncode})"
+    )
 
 
 def load_average(during_run: bool = False) -> str:

@@ -79,8 +79,11 @@ def main(argv: list[str] | None = None) -> int:
                 if before is not None:
                     classify_drift(before, chain, new, old_catalog=old, now=after)
 
-        steps = {"load both": load, "compare": lambda: compare_catalogs(old, new),
-                 "picks + reasons": picks}
+        steps = {
+            "load both": load,
+            "compare": lambda: compare_catalogs(old, new),
+            "picks + reasons": picks,
+        }
         samples: dict[str, list[float]] = {name: [] for name in steps}
         for step in steps.values():
             step()  # warm-up
@@ -90,15 +93,19 @@ def main(argv: list[str] | None = None) -> int:
                 step()
                 samples[name].append(time.perf_counter() - start)
     counts = compare_catalogs(old, new)["counts"]
-    print(f"{Path(old_path).name}: {len(old)} vs {len(new)} models, {counts}, "
-          f"{len(book)} policies, median of {args.repeat}")
+    print(
+        f"{Path(old_path).name}: {len(old)} vs {len(new)} models, {counts}, "
+        f"{len(book)} policies, median of {args.repeat}"
+    )
     base = statistics.median(samples["load both"])
     for name, times in samples.items():
         median = statistics.median(times)
         print(f"  {name:<16} {median * 1000:8.1f} ms  {median / base:5.2f}x load")
     beyond = statistics.median(samples["compare"]) + statistics.median(samples["picks + reasons"])
-    print(f"  beyond loading: {beyond * 1000:.1f} ms  "
-          f"{'PASS' if beyond < 1.0 else 'MISS'} (target: under 1 s)")
+    print(
+        f"  beyond loading: {beyond * 1000:.1f} ms  "
+        f"{'PASS' if beyond < 1.0 else 'MISS'} (target: under 1 s)"
+    )
     return 0
 
 

@@ -55,15 +55,19 @@ QUICK_SIZES = (100, 1_000)
 #: Where the start-up row's clean virtualenv is made once and reused: one per checkout,
 #: so that two checkouts benchmarked at once do not reinstall each other's sources.
 DEFAULT_CLEAN_VENV = Path(tempfile.gettempdir()) / (
-    "policyeng-bench-venv-" + hashlib.sha256(str(REPO).encode()).hexdigest()[:10])
+    "policyeng-bench-venv-" + hashlib.sha256(str(REPO).encode()).hexdigest()[:10]
+)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python benchmarks/run.py", description=__doc__.split("\n\n")[0]
     )
-    p.add_argument("--quick", action="store_true",
-                   help="sizes 100 and 1,000 only, few repeats, no clean venv (~10 s smoke test)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="sizes 100 and 1,000 only, few repeats, no clean venv (~10 s smoke test)",
+    )
     p.add_argument(
         "--sizes", help="comma-separated synthetic catalog sizes (default 100,1000,10000,100000)"
     )
@@ -79,18 +83,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--no-real", action="store_true", help="skip the real catalogs in ../shared/catalogs"
     )
-    p.add_argument("--clean-venv", metavar="DIR",
-                   help="the virtualenv the start-up target runs in, made (pip install of this"
-                        f" repository) or reused there (default {DEFAULT_CLEAN_VENV}; --quick:"
-                        " none unless given)")
-    p.add_argument("--no-clean-venv", action="store_true",
-                   help="skip the start-up target's clean virtualenv (it needs pip's index)")
+    p.add_argument(
+        "--clean-venv",
+        metavar="DIR",
+        help="the virtualenv the start-up target runs in, made (pip install of this"
+        f" repository) or reused there (default {DEFAULT_CLEAN_VENV}; --quick:"
+        " none unless given)",
+    )
+    p.add_argument(
+        "--no-clean-venv",
+        action="store_true",
+        help="skip the start-up target's clean virtualenv (it needs pip's index)",
+    )
     args = p.parse_args(argv)
     if args.sizes:
         try:
             args.sizes = sorted(
-                {int(s.replace("_", "").replace(",", "")) for s in args.sizes.split(",")
-                 if s.strip()}
+                {
+                    int(s.replace("_", "").replace(",", ""))
+                    for s in args.sizes.split(",")
+                    if s.strip()
+                }
             )
         except ValueError:
             p.error("--sizes wants comma-separated integers, e.g. 100,1000")
@@ -154,15 +167,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_catalog(path, n, args.seed)
             synthetic.append(CatalogCase(f"synthetic-{n}", str(path), n))
         notes: list[str] = []
-        ctx = Context(args, tmp, env, synthetic, real_catalogs(args, notes), cli_command(),
-                      notes=notes)
+        ctx = Context(
+            args, tmp, env, synthetic, real_catalogs(args, notes), cli_command(), notes=notes
+        )
         for section in SECTIONS:
             section.run(ctx)
 
-    rows = [[t.what, t.measured, t.target, "n/a" if t.ok is None else ("PASS" if t.ok else "MISS"),
-             t.where] for t in ctx.targets]
-    print_table("Targets", ["target", "measured", "wanted", "", "where"],
-                rows or [["(none measured)", "", "", "", ""]], ctx.notes)
+    rows = [
+        [
+            t.what,
+            t.measured,
+            t.target,
+            "n/a" if t.ok is None else ("PASS" if t.ok else "MISS"),
+            t.where,
+        ]
+        for t in ctx.targets
+    ]
+    print_table(
+        "Targets",
+        ["target", "measured", "wanted", "", "where"],
+        rows or [["(none measured)", "", "", "", ""]],
+        ctx.notes,
+    )
     missed = [t for t in ctx.targets if t.ok is False]
     print(
         f"\n{len(ctx.targets) - len(missed)} of {len(ctx.targets)} targets met; "

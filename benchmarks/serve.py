@@ -53,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     with Resolver(str(POLICIES), catalog="builtin") as resolver:
         pick = resolver.select(args.policy).model_name
         inproc = time_calls(lambda: resolver.select(args.policy), args.requests)
-        as_text = time_calls(lambda: json.dumps(resolver.select(args.policy).to_dict(top=10)),
-                             args.requests)
+        as_text = time_calls(
+            lambda: json.dumps(resolver.select(args.policy).to_dict(top=10)), args.requests
+        )
 
     server = start_server()
     try:
@@ -65,18 +66,23 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(min(200, args.requests)):  # warm-up: memo, code paths, sockets
                 conn.ask(request)
             latencies, wall = one_connection(conn, request, args.requests, pick, wrong)
-        parallel_wall, parallel_count = many_connections(port, request, args.requests, 4, pick,
-                                                         wrong)
+        parallel_wall, parallel_count = many_connections(
+            port, request, args.requests, 4, pick, wrong
+        )
     finally:
         server.stop()
 
     p50, p99 = statistics.median(latencies), quantile(latencies, 0.99)
     rps_one = len(latencies) / wall
     rps_many = parallel_count / parallel_wall
-    print(f"policyeng serve benchmark — python {sys.version.split()[0]}, {os.cpu_count()} CPU(s),"
-          f" {args.requests:,} requests per row, policy {args.policy!r}, catalog builtin")
-    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; uvicorn's HTTP "
-          f"parser: {http_parser()}")
+    print(
+        f"policyeng serve benchmark — python {sys.version.split()[0]}, {os.cpu_count()} CPU(s),"
+        f" {args.requests:,} requests per row, policy {args.policy!r}, catalog builtin"
+    )
+    print(
+        f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; uvicorn's HTTP "
+        f"parser: {http_parser()}"
+    )
     rows = [
         ("in-process Resolver.select", fmt(statistics.median(inproc)), "", ""),
         ("in-process select + to_dict + json.dumps", fmt(statistics.median(as_text)), "", ""),
@@ -86,17 +92,26 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{'row':<42}  {'median':>9}  {'p99':>9}  {'req/s':>7}")
     for row in rows:
         print(f"{row[0]:<42}  {row[1]:>9}  {row[2]:>9}  {row[3]:>7}")
-    print(f"\nHTTP overhead: median HTTP / median in-process select = "
-          f"{p50 / statistics.median(inproc):,.0f}x, / select+to_dict+dumps = "
-          f"{p50 / statistics.median(as_text):,.1f}x")
-    verdicts = [("p50 latency", fmt(p50), "<= 1 ms", p50 <= 1e-3),
-                ("requests/s, one worker", f"{max(rps_one, rps_many):,.0f}", ">= 2,000",
-                 max(rps_one, rps_many) >= 2000)]
+    print(
+        f"\nHTTP overhead: median HTTP / median in-process select = "
+        f"{p50 / statistics.median(inproc):,.0f}x, / select+to_dict+dumps = "
+        f"{p50 / statistics.median(as_text):,.1f}x"
+    )
+    verdicts = [
+        ("p50 latency", fmt(p50), "<= 1 ms", p50 <= 1e-3),
+        (
+            "requests/s, one worker",
+            f"{max(rps_one, rps_many):,.0f}",
+            ">= 2,000",
+            max(rps_one, rps_many) >= 2000,
+        ),
+    ]
     for what, measured, wanted, ok in verdicts:
         print(f"target {what}: {measured} (wanted {wanted}) {'PASS' if ok else 'MISS'}")
     if wrong:
-        print(f"FAILED: {len(wrong)} answer(s) differ from the in-process pick {pick!r}: "
-              f"{wrong[:3]}")
+        print(
+            f"FAILED: {len(wrong)} answer(s) differ from the in-process pick {pick!r}: {wrong[:3]}"
+        )
         return 1
     print(f"every answer picked {pick!r}, as in-process")
     return 0
@@ -113,8 +128,9 @@ def time_calls(call, count: int) -> list[float]:
     return samples
 
 
-def one_connection(conn: Connection, request: bytes, count: int, pick: str,
-                   wrong: list[str]) -> tuple[list[float], float]:
+def one_connection(
+    conn: Connection, request: bytes, count: int, pick: str, wrong: list[str]
+) -> tuple[list[float], float]:
     latencies = []
     began = perf()
     for _ in range(count):
@@ -125,8 +141,9 @@ def one_connection(conn: Connection, request: bytes, count: int, pick: str,
     return latencies, perf() - began
 
 
-def many_connections(port: int, request: bytes, count: int, threads: int, pick: str,
-                     wrong: list[str]) -> tuple[float, int]:
+def many_connections(
+    port: int, request: bytes, count: int, threads: int, pick: str, wrong: list[str]
+) -> tuple[float, int]:
     each = max(1, count // threads)
     connections = [Connection(port) for _ in range(threads)]
     for conn in connections:
@@ -206,8 +223,22 @@ class ServerProcess:
 def start_server() -> ServerProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "policyeng", "serve", str(POLICIES), "--catalog", "builtin",
-         "--port", "0"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "policyeng",
+            "serve",
+            str(POLICIES),
+            "--catalog",
+            "builtin",
+            "--port",
+            "0",
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     line = process.stderr.readline()
     while line and "serving on" not in line:
         line = process.stderr.readline()

@@ -1,8 +1,8 @@
 """policyeng: pick an LLM from a provider's catalog with a declarative policy.
 
-    import policyeng
-    sel = policyeng.select("supports tool_use and healthy order by output_per_mtok")
-    sel.model_name, sel.endpoint
+import policyeng
+sel = policyeng.select("supports tool_use and healthy order by output_per_mtok")
+sel.model_name, sel.endpoint
 """
 
 from ._version import __version__ as __version__

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 EXAMPLES = 3
 
 
-
 def no_match(policy: Policy, catalog: Catalog, *, name: str | None = None) -> NoMatch:
     """The error for an empty result, with how many models each top-level clause dropped."""
     steps = funnel(policy, catalog)
@@ -50,8 +49,9 @@ def no_match(policy: Policy, catalog: Catalog, *, name: str | None = None) -> No
     return NoMatch("\n".join(lines), funnel=steps, text=policy.text)
 
 
-def unknown_value(node: s.Node, entries: list[dict[str, Any]], *,
-                  any_missing: bool = False) -> str | None:
+def unknown_value(
+    node: s.Node, entries: list[dict[str, Any]], *, any_missing: bool = False
+) -> str | None:
     """For `supports chatt` or `category == "txt"`: no model has that value at all.
 
     A typo in a tag or a category matches nothing rather than failing, so the
@@ -65,8 +65,10 @@ def unknown_value(node: s.Node, entries: list[dict[str, Any]], *,
         operand: s.Node | None
         if isinstance(node, s.Compare) and node.op in ("==", "!="):
             pairs = [(node.left, node.right), (node.right, node.left)]
-            operand, values = next(((f, [v]) for f, v in pairs if isinstance(f, s.Field)
-                                    and isinstance(v, s.String)), (None, []))
+            operand, values = next(
+                ((f, [v]) for f, v in pairs if isinstance(f, s.Field) and isinstance(v, s.String)),
+                (None, []),
+            )
         elif isinstance(node, s.In):
             operand, values = node.operand, [v for v in node.values if isinstance(v, s.String)]
         else:
@@ -100,33 +102,55 @@ def per_unit_ranking(policy: Policy, catalog: Catalog) -> str | None:
     (then by name) and quietly picks a dearer model. Said when a candidate
     has a ``unit_price`` and none of the token prices the ranking reads.
     """
-    read = [name for name in TOKEN_PRICES
-            if any(name in s.fields_used(key.expr) for key in policy.tree.order_by)]
+    read = [
+        name
+        for name in TOKEN_PRICES
+        if any(name in s.fields_used(key.expr) for key in policy.tree.order_by)
+    ]
     if not read:
         return None
     candidates = policy.filter(catalog)
-    billed = sorted((e for e in candidates if e.get("unit_price") is not None
-                     and not any(e.get(name) for name in read)),
-                    key=lambda e: (e["unit_price"], e["model_name"]))
+    billed = sorted(
+        (
+            e
+            for e in candidates
+            if e.get("unit_price") is not None and not any(e.get(name) for name in read)
+        ),
+        key=lambda e: (e["unit_price"], e["model_name"]),
+    )
     if not billed:
         return None
-    examples = ", ".join(f"{e['model_name']} {price_per_unit(e['unit_price'], e['billing_unit'])}"
-                         for e in billed[:EXAMPLES])
+    examples = ", ".join(
+        f"{e['model_name']} {price_per_unit(e['unit_price'], e['billing_unit'])}"
+        for e in billed[:EXAMPLES]
+    )
     more = ", ..." if len(billed) > EXAMPLES else ""
     count, total = len(billed), len(candidates)
-    which = (f"{count} of the {total} candidates" if count < total
-             else "the only candidate" if count == 1 else f"all {count} candidates")
-    return (f"order by {' and '.join(read)}: {which} "
-            f"{'is' if count == 1 else 'are'} billed per unit and "
-            f"{'has' if count == 1 else 'have'} no such price ({examples}{more}); "
-            f"hint: order by unit_price ranks them by what they cost")
+    which = (
+        f"{count} of the {total} candidates"
+        if count < total
+        else "the only candidate"
+        if count == 1
+        else f"all {count} candidates"
+    )
+    return (
+        f"order by {' and '.join(read)}: {which} "
+        f"{'is' if count == 1 else 'are'} billed per unit and "
+        f"{'has' if count == 1 else 'have'} no such price ({examples}{more}); "
+        f"hint: order by unit_price ranks them by what they cost"
+    )
 
 
 def funnel(policy: Policy, catalog: Catalog) -> list[dict[str, Any]]:
     """For each top-level clause: how many models entered, passed and were dropped."""
-    return clause_steps(policy, s.conjuncts(policy.tree), catalog.entries, sequential=True,
-                        nested=False, tests=policy.clause_tests)
-
+    return clause_steps(
+        policy,
+        s.conjuncts(policy.tree),
+        catalog.entries,
+        sequential=True,
+        nested=False,
+        tests=policy.clause_tests,
+    )
 
 
 def emptied_step(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -199,7 +223,6 @@ def _children(policy: Policy, node: s.Node, entries: list[dict]) -> list[dict[st
     return []
 
 
-
 # --- why a pick changed -------------------------------------------------------------------------
 #
 # A deployment (or CI) holds a pick recorded earlier, from a lock file or an
@@ -210,12 +233,21 @@ def _children(policy: Policy, node: s.Node, entries: list[dict]) -> list[dict[st
 # drift the same way.
 
 #: Every drift reason, in the order they are tried (the first that holds is the reason).
-DRIFT_REASONS = ("fallback", "removed", "fails", "no-endpoint", "endpoint", "outranked",
-                 "tie-break")
+DRIFT_REASONS = (
+    "fallback",
+    "removed",
+    "fails",
+    "no-endpoint",
+    "endpoint",
+    "outranked",
+    "tie-break",
+)
 
 #: Said when the recorded pick is a version 1 lock entry (no values recorded).
-V1_LIMIT = ("a version 1 lock records no values, so the values then are unknown; "
-            "run `policyeng lock` again to record them")
+V1_LIMIT = (
+    "a version 1 lock records no values, so the values then are unknown; "
+    "run `policyeng lock` again to record them"
+)
 
 
 def key_label(policy: Policy, key: s.OrderKey) -> str:
@@ -264,8 +296,10 @@ def resolution(chain: list[tuple[str, Policy]], catalog: Catalog) -> dict[str, A
             "model_name": best["model_name"],
             "endpoint": best["endpoint"],
             "via": None if index == 0 else name,
-            "keys": [{"key": key_label(policy, key), "value": plain_value(value(best))}
-                     for key, value in zip(policy.tree.order_by, policy.key_values)],
+            "keys": [
+                {"key": key_label(policy, key), "value": plain_value(value(best))}
+                for key, value in zip(policy.tree.order_by, policy.key_values)
+            ],
             "fields": {f: plain_value(best.get(f)) for f in fields_read(tried)},
             "candidates": sorted(e["model_name"] for e in passed),
         }
@@ -328,32 +362,50 @@ def classify_drift(
     then_policy = dict(chain)[then_name]
     now_name = None if now is None else (now.get("via") or names[0])
     result: dict[str, Any] = {
-        "locked": _brief(locked), "now": _brief(now), "policy": then_name, "limited": limited,
+        "locked": _brief(locked),
+        "now": _brief(now),
+        "policy": then_name,
+        "limited": limited,
     }
     cause = _lost(locked, then_policy, catalog)
     if now is not None and now_name != then_name:
         moved = {"then": then_name, "now": now_name, "cause": cause}
-        return {**result, "reason": "fallback", "detail": moved,
-                "text": _fallback_text(locked, moved)}
+        return {
+            **result,
+            "reason": "fallback",
+            "detail": moved,
+            "text": _fallback_text(locked, moved),
+        }
     if cause is not None:
         return {**result, **cause}
     entry = catalog.get(locked["model_name"])
     assert entry is not None and now is not None  # it passes, so the chain resolves
     if now["model_name"] == locked["model_name"]:
-        detail: dict[str, Any] = {"category": {"then": _then(locked, "category"),
-                               "now": plain_value(entry.get("category"))}}
-        return {**result, "reason": "endpoint", "detail": detail,
-                "text": f"{locked['model_name']} is now called through {entry['endpoint']} "
-                        f"(was {locked.get('endpoint')}): its category "
-                        f"{_change(detail['category'])}"}
+        detail: dict[str, Any] = {
+            "category": {
+                "then": _then(locked, "category"),
+                "now": plain_value(entry.get("category")),
+            }
+        }
+        return {
+            **result,
+            "reason": "endpoint",
+            "detail": detail,
+            "text": f"{locked['model_name']} is now called through {entry['endpoint']} "
+            f"(was {locked.get('endpoint')}): its category "
+            f"{_change(detail['category'])}",
+        }
     return {**result, **_outranked(locked, then_policy, catalog, now, old_catalog)}
 
 
 def _brief(pick: dict[str, Any] | None) -> dict[str, Any] | None:
     if pick is None:
         return None
-    return {"model_name": pick.get("model_name"), "endpoint": pick.get("endpoint"),
-            "via": pick.get("via")}
+    return {
+        "model_name": pick.get("model_name"),
+        "endpoint": pick.get("endpoint"),
+        "via": pick.get("via"),
+    }
 
 
 def _then(locked: dict[str, Any], field: str) -> Any:
@@ -366,8 +418,7 @@ def _lost(locked: dict[str, Any], policy: Policy, catalog: Catalog) -> dict[str,
     model = locked["model_name"]
     entry = catalog.get(model)
     if entry is None:
-        return {"reason": "removed", "detail": {},
-                "text": f"{model} is no longer in the catalog"}
+        return {"reason": "removed", "detail": {}, "text": f"{model} is no longer in the catalog"}
     clauses = s.conjuncts(policy.tree)
     for index, (node, test) in enumerate(zip(clauses, policy.clause_tests), 1):
         if not test(entry):
@@ -375,23 +426,37 @@ def _lost(locked: dict[str, Any], policy: Policy, catalog: Catalog) -> dict[str,
             read = sorted(used | {"health_status"} if "healthy" in used else used)
             values = {f: {"then": _then(locked, f), "now": plain_value(entry.get(f))} for f in read}
             text = clause_text(policy, node)
-            shown = "; ".join(f"{f} {_change(v, known='fields' in locked)}"
-                              for f, v in values.items())
-            return {"reason": "fails",
-                    "detail": {"clause": index, "clause_text": text, "values": values},
-                    "text": f"{model} fails clause {index} `{text}`" + (
-                        f": {shown}" if shown else "")}
+            shown = "; ".join(
+                f"{f} {_change(v, known='fields' in locked)}" for f, v in values.items()
+            )
+            return {
+                "reason": "fails",
+                "detail": {"clause": index, "clause_text": text, "values": values},
+                "text": f"{model} fails clause {index} `{text}`" + (f": {shown}" if shown else ""),
+            }
     if "endpoint" not in entry:
-        detail = {"category": {"then": _then(locked, "category"),
-                               "now": plain_value(entry.get("category"))}}
-        return {"reason": "no-endpoint", "detail": detail,
-                "text": f"{model} has no endpoint now: its category "
-                        f"{_change(detail['category'], known='fields' in locked)}"}
+        detail = {
+            "category": {
+                "then": _then(locked, "category"),
+                "now": plain_value(entry.get("category")),
+            }
+        }
+        return {
+            "reason": "no-endpoint",
+            "detail": detail,
+            "text": f"{model} has no endpoint now: its category "
+            f"{_change(detail['category'], known='fields' in locked)}",
+        }
     return None
 
 
-def _outranked(locked: dict[str, Any], policy: Policy, catalog: Catalog, now: dict[str, Any],
-               old_catalog: Catalog | None) -> dict[str, Any]:
+def _outranked(
+    locked: dict[str, Any],
+    policy: Policy,
+    catalog: Catalog,
+    now: dict[str, Any],
+    old_catalog: Catalog | None,
+) -> dict[str, Any]:
     """``outranked`` or ``tie-break``: the key that put today's winner first, and why."""
     mine, winner = catalog.get(locked["model_name"]), catalog.get(now["model_name"])
     assert mine is not None and winner is not None
@@ -399,8 +464,9 @@ def _outranked(locked: dict[str, Any], policy: Policy, catalog: Catalog, now: di
     labels = [key_label(policy, k) for k in keys] + ["model_name"]
     values = [*policy.key_values, lambda e: e["model_name"]]
     sort_key = policy._code.sort_key
-    index = next((i for i, (a, b) in enumerate(zip(sort_key(winner), sort_key(mine)))
-                  if a != b), len(keys))
+    index = next(
+        (i for i, (a, b) in enumerate(zip(sort_key(winner), sort_key(mine))) if a != b), len(keys)
+    )
     deciding = keys[index].expr if index < len(keys) else s.Field("model_name")
     tie = isinstance(deciding, s.Field) and deciding.name == "model_name"
     label = labels[index]
@@ -415,31 +481,53 @@ def _outranked(locked: dict[str, Any], policy: Policy, catalog: Catalog, now: di
     for i, key in enumerate(labels[:-1]):
         now_value = plain_value(values[i](mine))
         if key in then_keys and then_keys[key] != now_value:
-            moved.append({"model_name": mine["model_name"], "key": key,
-                          "then": then_keys[key], "now": now_value})
+            moved.append(
+                {
+                    "model_name": mine["model_name"],
+                    "key": key,
+                    "then": then_keys[key],
+                    "now": now_value,
+                }
+            )
         if old_winner is not None:
             then_value = plain_value(values[i](old_winner))
             now_value = plain_value(values[i](winner))
             if then_value != now_value:
-                moved.append({"model_name": winner["model_name"], "key": key,
-                              "then": then_value, "now": now_value})
+                moved.append(
+                    {
+                        "model_name": winner["model_name"],
+                        "key": key,
+                        "then": then_value,
+                        "now": now_value,
+                    }
+                )
     detail = {
         "key": label,
-        "winner": {"model_name": winner["model_name"], "value": plain_value(values[index](winner)),
-                   "new": new, "was_candidate": was_candidate},
+        "winner": {
+            "model_name": winner["model_name"],
+            "value": plain_value(values[index](winner)),
+            "new": new,
+            "was_candidate": was_candidate,
+        },
         "locked_value": plain_value(values[index](mine)),
         "moved": moved,
     }
     if tie:
-        equal = [f"{k} = {show_value(plain_value(v(mine)))}"
-                 for k, v in zip(labels[:index], values[:index])]
-        text = (f"{winner['model_name']} ties with {mine['model_name']}"
-                + (f" on {', '.join(equal)}" if equal else "")
-                + f" and comes first by {label}")
+        equal = [
+            f"{k} = {show_value(plain_value(v(mine)))}"
+            for k, v in zip(labels[:index], values[:index])
+        ]
+        text = (
+            f"{winner['model_name']} ties with {mine['model_name']}"
+            + (f" on {', '.join(equal)}" if equal else "")
+            + f" and comes first by {label}"
+        )
     else:
-        text = (f"{winner['model_name']} ranks ahead on {label}: "
-                f"{show_value(detail['winner']['value'])} against "
-                f"{show_value(detail['locked_value'])} for {mine['model_name']}")
+        text = (
+            f"{winner['model_name']} ranks ahead on {label}: "
+            f"{show_value(detail['winner']['value'])} against "
+            f"{show_value(detail['locked_value'])} for {mine['model_name']}"
+        )
     text += _why_ahead(detail)
     return {"reason": "tie-break" if tie else "outranked", "detail": detail, "text": text}
 
@@ -447,23 +535,29 @@ def _outranked(locked: dict[str, Any], policy: Policy, catalog: Catalog, now: di
 def _why_ahead(detail: dict[str, Any]) -> str:
     """``; X is new to the catalog`` or ``; Y's price moved from 1 to 2``."""
     winner = detail["winner"]
-    parts = [f"{m['model_name']}'s {m['key']} moved from {show_value(m['then'])} to "
-             f"{show_value(m['now'])}" for m in detail["moved"]]
+    parts = [
+        f"{m['model_name']}'s {m['key']} moved from {show_value(m['then'])} to "
+        f"{show_value(m['now'])}"
+        for m in detail["moved"]
+    ]
     if winner["new"]:
         parts.insert(0, f"{winner['model_name']} is new to the catalog")
     elif winner["was_candidate"] is False:
         parts.insert(0, f"{winner['model_name']} was not a candidate then")
     elif winner["was_candidate"] and not parts:  # then behind, now ahead: its values moved
-        parts.append(f"{winner['model_name']} ranked behind it when locked, so its own "
-                     "values moved")
+        parts.append(
+            f"{winner['model_name']} ranked behind it when locked, so its own values moved"
+        )
     return "; " + "; ".join(parts) if parts else ""
 
 
 def _fallback_text(locked: dict[str, Any], detail: dict[str, Any]) -> str:
     cause = detail["cause"]
     if detail["now"] is None or cause is None:
-        return (f"{detail['now']} resolves again (the locked pick came from its fallback "
-                f"{detail['then']})")
+        return (
+            f"{detail['now']} resolves again (the locked pick came from its fallback "
+            f"{detail['then']})"
+        )
     return f"{detail['then']} matches nothing now ({cause['text']}); {detail['now']} resolved"
 
 

@@ -125,12 +125,21 @@ class Selection:
         self.degraded = degraded
 
     def _fields(self) -> tuple:
-        return (self.entry, self.compiled, self.catalog_ref, self.policy, self.via, self.stale,
-                self.degraded)
+        return (
+            self.entry,
+            self.compiled,
+            self.catalog_ref,
+            self.policy,
+            self.via,
+            self.stale,
+            self.degraded,
+        )
 
     def __repr__(self) -> str:
-        return (f"Selection(entry={self.entry!r}, policy={self.policy!r}, via={self.via!r}, "
-                f"stale={self.stale!r}, degraded={self.degraded!r})")
+        return (
+            f"Selection(entry={self.entry!r}, policy={self.policy!r}, via={self.via!r}, "
+            f"stale={self.stale!r}, degraded={self.degraded!r})"
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Selection):

@@ -145,8 +145,14 @@ class PolicyFileError(PolicyError):
     def __init__(self, errors: list[PolicyError]) -> None:
         first = errors[0]
         super().__init__(
-            first.message, kind=first.kind, text=first.text, line=first.line,
-            column=first.column, length=first.length, source=first.source, hint=first.hint,
+            first.message,
+            kind=first.kind,
+            text=first.text,
+            line=first.line,
+            column=first.column,
+            length=first.length,
+            source=first.source,
+            hint=first.hint,
         )
         self.errors = list(errors)
 
@@ -159,8 +165,14 @@ class CatalogError(Error):
 
     exit_code = 3
 
-    def __init__(self, message: str, *, source: str | None = None,
-                 hint: str | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        hint: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.source = source

@@ -45,13 +45,15 @@ if TYPE_CHECKING:
 #: How many models ranked ahead of a model are named, per deciding key.
 AHEAD_EXAMPLES = 3
 
+
 def explain(policy: Policy, catalog: Catalog, model: str | None = None) -> dict[str, Any]:
     """The funnel, the ranked candidates and the pick; with ``model``, why it was (not) picked."""
     if model is not None and not isinstance(model, str):
         raise TypeError(f"model is a model_name (str), not {type(model).__name__}")
     entries = policy._entries(catalog)
-    funnel = clause_steps(policy, s.conjuncts(policy.tree), entries, sequential=True,
-                          tests=policy.clause_tests)
+    funnel = clause_steps(
+        policy, s.conjuncts(policy.tree), entries, sequential=True, tests=policy.clause_tests
+    )
     ranked = policy.rank(catalog)
     pick = next((e for e in ranked if "endpoint" in e), None)
     result: dict[str, Any] = {
@@ -82,8 +84,9 @@ def no_pick_reason(data: dict[str, Any]) -> str | None:
     return f"`{emptied['clause']}` dropped the last {emptied['entered']}"
 
 
-def explain_named(book: Any, name: str, catalog: Catalog, model: str | None = None
-                  ) -> dict[str, Any]:
+def explain_named(
+    book: Any, name: str, catalog: Catalog, model: str | None = None
+) -> dict[str, Any]:
     """``explain`` for a policy of a policy file, fallbacks included.
 
     The report is ``explain``'s for the policy that resolved (or, when none
@@ -99,23 +102,36 @@ def explain_named(book: Any, name: str, catalog: Catalog, model: str | None = No
     for attempt in tried:
         named = book[attempt.name]
         data = reports[attempt.name] = explain(named.compiled, catalog, model)
-        chain.append({
-            "name": attempt.name,
-            "policy": named.text,
-            "file": named.file,
-            "line": named.line,
-            "tried": True,
-            "resolved": attempt.resolved,
-            "pick": data["pick"],
-            "reason": no_pick_reason(data),
-            "funnel": data["funnel"],
-            "model": data["model"],
-        })
-    for later in book.chain(name)[len(tried):]:  # fallbacks not needed
+        chain.append(
+            {
+                "name": attempt.name,
+                "policy": named.text,
+                "file": named.file,
+                "line": named.line,
+                "tried": True,
+                "resolved": attempt.resolved,
+                "pick": data["pick"],
+                "reason": no_pick_reason(data),
+                "funnel": data["funnel"],
+                "model": data["model"],
+            }
+        )
+    for later in book.chain(name)[len(tried) :]:  # fallbacks not needed
         named = book[later]
-        chain.append({"name": later, "policy": named.text, "file": named.file,
-                      "line": named.line, "tried": False, "resolved": False, "pick": None,
-                      "reason": None, "funnel": [], "model": None})
+        chain.append(
+            {
+                "name": later,
+                "policy": named.text,
+                "file": named.file,
+                "line": named.line,
+                "tried": False,
+                "resolved": False,
+                "pick": None,
+                "reason": None,
+                "funnel": [],
+                "model": None,
+            }
+        )
     resolved = tried[-1].name if tried[-1].resolved else None
     report = reports[resolved or name]
     via = resolved if resolved is not None and resolved != name else None
@@ -305,7 +321,7 @@ def _reason(policy: Policy, node: s.Node, entry: dict) -> str:
     if isinstance(node, s.Has):
         return f"{node.field} is missing (absent or null), needs {text}"
     if isinstance(node, s.Field) and node.name == "healthy":
-        return f"health_status = {_show(entry.get('health_status'))}, needs \"healthy\""
+        return f'health_status = {_show(entry.get("health_status"))}, needs "healthy"'
     if isinstance(node, s.Field) and node.name == "live":
         return "it is not listed by GET /v1/models (live = false)"
     if isinstance(node, s.Field):
@@ -332,8 +348,10 @@ def _reason(policy: Policy, node: s.Node, entry: dict) -> str:
             need = f"{'not in' if node.negated else 'in'} [{values}]"
         return f"{_describe(policy, operand, entry)}, needs {need}"
     if isinstance(node, s.Not):
-        facts = "; ".join(_describe_field(name, value, entry) for name, value in
-                          _values(node.operand, entry).items())
+        facts = "; ".join(
+            _describe_field(name, value, entry)
+            for name, value in _values(node.operand, entry).items()
+        )
         return f"{facts}, so {clause_text(policy, node.operand)} holds and `not` drops it"
     return f"{text} is false"  # pragma: no cover - every predicate kind is handled above
 

@@ -37,8 +37,9 @@ FIELDS: dict[str, str] = {
 #: entry carries under these names is replaced, so a policy reads only values
 #: whose type and meaning policyeng vouches for. ``unit_price``, ``billing_unit``
 #: and ``cached_input_per_mtok`` come from the entry's ``pricing`` rows.
-DERIVED = frozenset({"endpoint", "healthy", "live", "unit_price", "billing_unit",
-                     "cached_input_per_mtok"})
+DERIVED = frozenset(
+    {"endpoint", "healthy", "live", "unit_price", "billing_unit", "cached_input_per_mtok"}
+)
 
 
 def price_per_unit(price: float, unit: str | None) -> str:

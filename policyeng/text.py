@@ -24,9 +24,7 @@ if TYPE_CHECKING:
 #: What a terminal may act on rather than show: C0 controls, DEL, C1 controls, the
 #: line and paragraph separators, bidirectional embeddings, overrides and isolates,
 #: and lone surrogates (not text at all: they cannot even be encoded for output).
-UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -89,8 +87,7 @@ def plural(count: int, one: str, many: str | None = None) -> str:
     return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
-def close_matches(word: str, known: Iterable[str], n: int = 1,
-                  cutoff: float = 0.6) -> list[str]:
+def close_matches(word: str, known: Iterable[str], n: int = 1, cutoff: float = 0.6) -> list[str]:
     """The known names closest to a misspelt one, best first: every "did you mean" asks here.
 
     0.6 is difflib's own default; short fixed vocabularies (keywords, ``builtin``)

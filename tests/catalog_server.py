@@ -39,8 +39,9 @@ class ScriptedServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # http.server calls it so
-                server.requests.append(Request(self.path, {k.lower(): v for k, v in
-                                                           self.headers.items()}))
+                server.requests.append(
+                    Request(self.path, {k.lower(): v for k, v in self.headers.items()})
+                )
                 replies = server.routes.get(self.path)
                 if not replies:
                     send(self, 404, b"not found")
@@ -82,8 +83,12 @@ class ScriptedServer:
         return [r for r in self.requests if r.path == path]
 
 
-def send(handler: BaseHTTPRequestHandler, status: int, body: bytes = b"",
-         headers: dict[str, str] | None = None) -> None:
+def send(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> None:
     handler.send_response(status)
     for name, value in (headers or {}).items():
         handler.send_header(name, value)
@@ -94,8 +99,9 @@ def send(handler: BaseHTTPRequestHandler, status: int, body: bytes = b"",
         handler.wfile.write(body)
 
 
-def reply(status: int = 200, body: bytes | Any = b"", headers: dict[str, str] | None = None
-          ) -> Reply:
+def reply(
+    status: int = 200, body: bytes | Any = b"", headers: dict[str, str] | None = None
+) -> Reply:
     """A plain reply; a non-bytes body is sent as JSON."""
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     return lambda h: send(h, status, data, headers)
@@ -178,7 +184,7 @@ def slowly(body: Any, seconds: float, pieces: int = 10) -> Reply:
         h.end_headers()
         step = -(-len(data) // pieces)
         for start in range(0, len(data), step):
-            h.wfile.write(data[start:start + step])
+            h.wfile.write(data[start : start + step])
             time.sleep(seconds / pieces)
 
     return run

@@ -32,8 +32,16 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 def _isolated_catalog_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
     monkeypatch.setenv("POLICYENG_CATALOG", "builtin")
     monkeypatch.setenv("POLICYENG_CACHE_DIR", str(tmp_path_factory.mktemp("policyeng-cache")))
-    for name in ("POLICYENG_OFFLINE", "FLEXAI_API_KEY", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
-                 "http_proxy", "https_proxy", "all_proxy"):
+    for name in (
+        "POLICYENG_OFFLINE",
+        "FLEXAI_API_KEY",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     from policyeng.catalog import recent
@@ -89,14 +97,20 @@ AGE = r"\d+ (s|min|h|h \d+ min|days)"
 IMPORTED_FROM = str(Path(policyeng.__file__).resolve().parent.parent)
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m policyeng ARGS`` in a fresh process, as a user would."""
     full_env = {**os.environ, "PYTHONPATH": IMPORTED_FROM, "NO_COLOR": "1", "COLUMNS": "120"}
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "policyeng", *args],
-        capture_output=True, text=True, env=full_env, cwd=cwd or ROOT, input=stdin, timeout=120,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or ROOT,
+        input=stdin,
+        timeout=120,
     )
 
 

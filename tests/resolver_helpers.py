@@ -20,15 +20,30 @@ policies:
 """
 
 
-def model(name: str, price: float, *, supports: tuple[str, ...] = ("chat",),
-          category: str = "text", health: str = "healthy") -> dict[str, Any]:
-    return {"model_name": name, "category": category, "supports": list(supports),
-            "health_status": health, "output_per_mtok": price}
+def model(
+    name: str,
+    price: float,
+    *,
+    supports: tuple[str, ...] = ("chat",),
+    category: str = "text",
+    health: str = "healthy",
+) -> dict[str, Any]:
+    return {
+        "model_name": name,
+        "category": category,
+        "supports": list(supports),
+        "health_status": health,
+        "output_per_mtok": price,
+    }
 
 
 #: chat: a (1) < b (2) < c (3); backup: e (1)
-CATALOG = [model("a", 1), model("b", 2), model("c", 3),
-           model("e", 1, supports=("embeddings",), category="embedding")]
+CATALOG = [
+    model("a", 1),
+    model("b", 2),
+    model("c", 3),
+    model("e", 1, supports=("embeddings",), category="embedding"),
+]
 
 
 def body(entries: list[dict[str, Any]]) -> bytes:

@@ -30,8 +30,9 @@ class RunningApp:
         self.listener.listen(128)
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run,
-                                       kwargs={"sockets": [self.listener]}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.listener]}, daemon=True
+        )
 
     def __enter__(self) -> RunningApp:
         self.thread.start()
@@ -56,8 +57,12 @@ class ServeProcess:
         full_env = {**os.environ, "PYTHONPATH": IMPORTED_FROM, **(env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "policyeng", "serve", *args, "--port", "0"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env,
-            cwd=cwd or ROOT)
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=full_env,
+            cwd=cwd or ROOT,
+        )
         self.lines: list[str] = []
         line = self.process.stderr.readline()
         while line and "serving on" not in line:

@@ -14,7 +14,11 @@ def test_serve_benchmark_smoke_run_answers_the_in_process_pick():
     env = {**os.environ, "PYTHONPATH": IMPORTED_FROM}
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "serve.py"), "--requests", "50"],
-        capture_output=True, text=True, env=env, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "HTTP GET, 1 keep-alive connection" in result.stdout

@@ -24,18 +24,31 @@ def test_benchmark_smoke_run_agrees_on_every_pick():
     env = {**os.environ, "PYTHONPATH": IMPORTED_FROM}
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--sizes", "100"],
-        capture_output=True, text=True, env=env, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     summary = result.stdout.strip().splitlines()[-1]
     assert "0 mismatch/error(s)" in summary
     assert "compiled selection vs floor, P1" in result.stdout
     # the deployment section's request counts are exact (a wrong one fails the run above)
-    assert re.search(r"requests per refresh, 100 concurrent resolver\.select +1 +exactly 1 +PASS",
-                     result.stdout)
-    for title in ("1. In-process selection", "2. Parse + check + compile", "3a. Whole command",
-                  "3b. Start-up", "3c. check on a long fallback chain", "4. Scaling",
-                  "5. Memory", "6. deployments", "Targets"):
+    assert re.search(
+        r"requests per refresh, 100 concurrent resolver\.select +1 +exactly 1 +PASS", result.stdout
+    )
+    for title in (
+        "1. In-process selection",
+        "2. Parse + check + compile",
+        "3a. Whole command",
+        "3b. Start-up",
+        "3c. check on a long fallback chain",
+        "4. Scaling",
+        "5. Memory",
+        "6. deployments",
+        "Targets",
+    ):
         assert f"\n{title}" in result.stdout, title
 
 

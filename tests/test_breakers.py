@@ -113,26 +113,32 @@ def test_a_huge_retry_after_is_cut_to_a_day(breakers, clock):
     assert breakers.open_until() == [("m", clock.time() + 86400)]
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"cooldown": -1}, "cooldown is a number of seconds, 0 or more, not -1"),
-    ({"cooldown": math.nan}, "cooldown is a number of seconds, 0 or more, not nan"),
-    ({"cooldown": "30"}, "cooldown is a number of seconds, 0 or more, not '30'"),
-    ({"allowed_fails": -1}, "allowed_fails is a whole number, 0 or more, not -1"),
-    ({"allowed_fails": 1.5}, "allowed_fails is a whole number, 0 or more, not 1.5"),
-    ({"allowed_fails": True}, "allowed_fails is a whole number, 0 or more, not True"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"cooldown": -1}, "cooldown is a number of seconds, 0 or more, not -1"),
+        ({"cooldown": math.nan}, "cooldown is a number of seconds, 0 or more, not nan"),
+        ({"cooldown": "30"}, "cooldown is a number of seconds, 0 or more, not '30'"),
+        ({"allowed_fails": -1}, "allowed_fails is a whole number, 0 or more, not -1"),
+        ({"allowed_fails": 1.5}, "allowed_fails is a whole number, 0 or more, not 1.5"),
+        ({"allowed_fails": True}, "allowed_fails is a whole number, 0 or more, not True"),
+    ],
+)
 def test_bad_settings_are_a_clear_value_error(kwargs, message):
     with pytest.raises(ValueError) as info:
         Breakers(**kwargs)
     assert str(info.value) == message
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"status": 42}, "status is an HTTP status code (100-599) or None, not 42"),
-    ({"status": "429"}, "status is an HTTP status code (100-599) or None, not '429'"),
-    ({"retry_after": -1}, "retry_after is a number of seconds, 0 or more, not -1"),
-    ({"retry_after": math.nan}, "retry_after is a number of seconds, 0 or more, not nan"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"status": 42}, "status is an HTTP status code (100-599) or None, not 42"),
+        ({"status": "429"}, "status is an HTTP status code (100-599) or None, not '429'"),
+        ({"retry_after": -1}, "retry_after is a number of seconds, 0 or more, not -1"),
+        ({"retry_after": math.nan}, "retry_after is a number of seconds, 0 or more, not nan"),
+    ],
+)
 def test_bad_reports_are_a_clear_value_error(breakers, kwargs, message):
     with pytest.raises(ValueError) as info:
         breakers.failure("m", **kwargs)

@@ -33,8 +33,10 @@ def test_an_entry_round_trips_with_its_validators(tmp_path):
     written = cache.write(URL, b"[1]", etag='"e"', last_modified="Tue, 24 Nov 2026 10:00:00 GMT")
     read = cache.read(URL)
     assert read == written
-    assert read.validators() == {"If-None-Match": '"e"',
-                                 "If-Modified-Since": "Tue, 24 Nov 2026 10:00:00 GMT"}
+    assert read.validators() == {
+        "If-None-Match": '"e"',
+        "If-Modified-Since": "Tue, 24 Nov 2026 10:00:00 GMT",
+    }
     path = cache.path_for(URL)
     assert path.name.startswith("models.example-") and path.suffix == ".catalog"
     meta = json.loads(path.read_bytes().partition(b"\n")[0])
@@ -70,7 +72,8 @@ def test_an_unwritable_cache_warns_and_the_load_goes_on(server, monkeypatch, tmp
     [warning] = caught
     assert str(warning.message) == (
         f"cannot write the catalog cache {CatalogCache().path_for(server.url())}: "
-        "Not a directory (kept in memory instead)")
+        "Not a directory (kept in memory instead)"
+    )
 
 
 def test_a_304_does_not_undo_a_concurrent_refresh(tmp_path):
@@ -92,13 +95,21 @@ for _ in range(int(sys.argv[2])):
 
 
 def test_concurrent_refreshes_never_corrupt_the_cache(server, tmp_path):
-    bodies = [[{"model_name": f"model-{i}-{j}", "category": "text"} for j in range(300)]
-              for i in range(2)]
+    bodies = [
+        [{"model_name": f"model-{i}-{j}", "category": "text"} for j in range(300)] for i in range(2)
+    ]
     # The server flips between two catalogs, so the processes keep replacing each other's entry.
     server.script("/api/models", *[with_etag(bodies[i % 2], f'"{i % 2}"') for i in range(200)])
     env = {**os.environ, "PYTHONPATH": IMPORTED_FROM, "POLICYENG_CACHE_DIR": str(tmp_path)}
-    workers = [subprocess.Popen([sys.executable, "-c", REFRESHER, server.url(), "25"], env=env,
-                                stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", REFRESHER, server.url(), "25"],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
     errors = [w.communicate(timeout=120)[1] for w in workers]
     assert [w.returncode for w in workers] == [0, 0, 0], errors
     assert errors == ["", "", ""]  # no process saw a damaged entry or a failed write
@@ -107,5 +118,6 @@ def test_concurrent_refreshes_never_corrupt_the_cache(server, tmp_path):
     assert entry.etag == f'"{bodies.index(json.loads(entry.body))}"'
     kept = [p.name for p in tmp_path.iterdir() if not p.name.endswith((".lock", ".validated"))]
     assert sorted(kept) == [
-        CatalogCache(tmp_path).path_for(server.url()).name]  # no temporary file left behind
+        CatalogCache(tmp_path).path_for(server.url()).name
+    ]  # no temporary file left behind
     assert len(server.hits("/api/models")) == 75

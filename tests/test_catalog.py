@@ -18,8 +18,17 @@ def test_builtin_snapshot_is_valid_and_covers_every_category():
     catalog = load_catalog("builtin")
     assert catalog.skipped == []
     categories = {e.get("category") for e in catalog}
-    assert categories >= {"text", "code", "reasoning", "multimodal", "vision", "embedding",
-                          "image", "audio", "video"}
+    assert categories >= {
+        "text",
+        "code",
+        "reasoning",
+        "multimodal",
+        "vision",
+        "embedding",
+        "image",
+        "audio",
+        "video",
+    }
     endpoints = {e["endpoint"] for e in catalog if e.get("category") == "audio"}
     assert endpoints == {"/v1/audio/speech", "/v1/audio/transcriptions"}
     assert catalog.fetched_at == "2026-11-20"
@@ -32,15 +41,17 @@ def test_sha256_is_of_the_body(write_catalog):
 
 
 def test_invalid_entries_are_skipped_with_one_warning_each(write_catalog):
-    path = write_catalog([
-        {"model_name": "good", "category": "text"},
-        {"model_name": "neg", "input_per_mtok": -1},
-        {"model_name": ""},
-        {"category": "text"},
-        "not an object",
-        {"model_name": "tags", "supports": "chat"},
-        {"model_name": "good", "category": "code"},
-    ])
+    path = write_catalog(
+        [
+            {"model_name": "good", "category": "text"},
+            {"model_name": "neg", "input_per_mtok": -1},
+            {"model_name": ""},
+            {"category": "text"},
+            "not an object",
+            {"model_name": "tags", "supports": "chat"},
+            {"model_name": "good", "category": "code"},
+        ]
+    )
     with pytest.warns(CatalogWarning) as record:
         catalog = load_catalog(path)
     assert [e["model_name"] for e in catalog] == ["good"]
@@ -69,11 +80,17 @@ def test_strict_turns_skipped_entries_into_an_error(write_catalog):
     )
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ('{"data": []}', "expected a JSON array of models (the /api/models shape), got a JSON object"),
-    ("[1, 2", "invalid JSON at line 1, column 6: Expecting ',' delimiter"),
-    ('"models"', "expected a JSON array of models (the /api/models shape), got a str"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            '{"data": []}',
+            "expected a JSON array of models (the /api/models shape), got a JSON object",
+        ),
+        ("[1, 2", "invalid JSON at line 1, column 6: Expecting ',' delimiter"),
+        ('"models"', "expected a JSON array of models (the /api/models shape), got a str"),
+    ],
+)
 def test_a_body_that_is_not_a_catalog_is_an_error(write_catalog, body, message):
     path = write_catalog(body)
     with pytest.raises(CatalogError) as info:
@@ -101,10 +118,12 @@ def test_null_fields_stay_missing_and_unknown_fields_are_kept(write_catalog):
 
 
 def test_unknown_category_is_kept_but_never_picked():
-    catalog = Catalog.from_entries([
-        {"model_name": "a-rerank", "category": "rerank", "health_status": "healthy"},
-        {"model_name": "b-chat", "category": "text", "health_status": "healthy"},
-    ])
+    catalog = Catalog.from_entries(
+        [
+            {"model_name": "a-rerank", "category": "rerank", "health_status": "healthy"},
+            {"model_name": "b-chat", "category": "text", "health_status": "healthy"},
+        ]
+    )
     policy = policyeng.compile("healthy")
     assert [e["model_name"] for e in policy.rank(catalog)] == ["a-rerank", "b-chat"]
     assert policy.select(catalog).model_name == "b-chat"
@@ -125,12 +144,14 @@ def test_selection_carries_the_catalog_provenance():
 
 
 def test_no_match_explains_when_matches_have_no_endpoint():
-    catalog = Catalog.from_entries([{"model_name": "r", "category": "rerank"},
-                                    {"model_name": "t", "category": "text"}])
+    catalog = Catalog.from_entries(
+        [{"model_name": "r", "category": "rerank"}, {"model_name": "t", "category": "text"}]
+    )
     with pytest.raises(policyeng.NoMatch) as info:
         policyeng.compile('category == "rerank"').select(catalog)
     assert str(info.value).splitlines()[-1] == (
-        "  1 matched, but none has an endpoint (unknown category: rerank)")
+        "  1 matched, but none has an endpoint (unknown category: rerank)"
+    )
     assert info.value.exit_code == 1
 
 
@@ -142,7 +163,8 @@ def test_builtin_digest_names_a_body_that_validates_entry_by_entry():
     body = Path(BUILTIN_PATH).read_bytes()
     meta = json.loads(Path(BUILTIN_META_PATH).read_text())
     assert meta["sha256"] == hashlib.sha256(body).hexdigest(), (
-        "builtin.json changed: update sha256 in builtin.meta.json after checking it validates")
+        "builtin.json changed: update sha256 in builtin.meta.json after checking it validates"
+    )
     entries, skipped = validate_entries(json.loads(body))
     assert skipped == [] and len(entries) == len(load_catalog("builtin"))
 
@@ -161,26 +183,44 @@ def test_a_dict_is_not_a_catalog():
         policyeng.compile("healthy").filter({"model_name": "a"})
 
 
-@pytest.mark.parametrize(("policy", "line"), [
-    ("supports chatt", "no model in the catalog supports 'chatt'; did you mean 'chat'?"),
-    ('healthy and category == "txt"', "no model in the catalog has category 'txt'; "
-                                      "did you mean 'text'?"),
-    ('provider in ["qwen", "meta"]', "no model in the catalog has provider 'qwen'; "
-                                     "did you mean 'Qwen'?"),
-])
+@pytest.mark.parametrize(
+    ("policy", "line"),
+    [
+        ("supports chatt", "no model in the catalog supports 'chatt'; did you mean 'chat'?"),
+        (
+            'healthy and category == "txt"',
+            "no model in the catalog has category 'txt'; did you mean 'text'?",
+        ),
+        (
+            'provider in ["qwen", "meta"]',
+            "no model in the catalog has provider 'qwen'; did you mean 'Qwen'?",
+        ),
+    ],
+)
 def test_no_match_names_a_value_no_model_has(policy, line):
-    catalog = Catalog.from_entries([
-        {"model_name": "a", "category": "text", "supports": ["chat"], "provider": "Qwen",
-         "health_status": "healthy"},
-    ])
+    catalog = Catalog.from_entries(
+        [
+            {
+                "model_name": "a",
+                "category": "text",
+                "supports": ["chat"],
+                "provider": "Qwen",
+                "health_status": "healthy",
+            },
+        ]
+    )
     with pytest.raises(policyeng.NoMatch) as info:
         policyeng.compile(policy).select(catalog)
     assert str(info.value).splitlines()[-1] == f"  {line}"
 
 
 def test_no_match_does_not_blame_a_value_some_model_has():
-    catalog = Catalog.from_entries([{"model_name": "a", "category": "text", "supports": ["chat"]},
-                                    {"model_name": "b", "category": "code"}])
+    catalog = Catalog.from_entries(
+        [
+            {"model_name": "a", "category": "text", "supports": ["chat"]},
+            {"model_name": "b", "category": "code"},
+        ]
+    )
     with pytest.raises(policyeng.NoMatch) as info:
         policyeng.compile('category == "code" and supports chat').select(catalog)
     assert "no model in the catalog" not in str(info.value)
@@ -188,15 +228,19 @@ def test_no_match_does_not_blame_a_value_some_model_has():
 
 def test_a_catalog_repr_is_short():
     catalog = load_catalog("builtin")
-    assert repr(catalog) == (f"<Catalog 'builtin': {len(catalog)} entries, 0 skipped, "
-                             f"sha256 {catalog.sha256[:12]}>")
+    assert repr(catalog) == (
+        f"<Catalog 'builtin': {len(catalog)} entries, 0 skipped, sha256 {catalog.sha256[:12]}>"
+    )
 
 
-@pytest.mark.parametrize(("source", "message"), [
-    ("http://[::1", "not a valid URL: Invalid IPv6 URL"),
-    ("http://h:99999/x", "not a valid URL: Port out of range 0-65535"),
-    ("https:///models.json", "not a valid URL: no host"),
-])
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("http://[::1", "not a valid URL: Invalid IPv6 URL"),
+        ("http://h:99999/x", "not a valid URL: Port out of range 0-65535"),
+        ("https:///models.json", "not a valid URL: no host"),
+    ],
+)
 def test_a_malformed_url_is_a_catalog_error(source, message):
     with pytest.raises(CatalogError) as info:
         load_catalog(source)

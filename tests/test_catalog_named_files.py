@@ -21,7 +21,8 @@ def test_a_mistyped_builtin_exits_3_wherever_it_is_named(where):
     done = run_cli("select", "supports chat", *options, env={"POLICYENG_CATALOG": "buildin"})
     assert (done.returncode, done.stdout) == (3, "")
     assert done.stderr == (
-        "policyeng: catalog buildin: file not found; did you mean 'builtin'?\n" + HINT)
+        "policyeng: catalog buildin: file not found; did you mean 'builtin'?\n" + HINT
+    )
 
 
 def test_a_missing_file_in_the_environment_is_an_error_not_a_fallback(tmp_path):
@@ -34,13 +35,15 @@ def test_a_missing_file_in_the_environment_is_an_error_not_a_fallback(tmp_path):
 def test_an_invalid_file_in_a_policy_files_catalog_key_exits_3(tmp_path):
     (tmp_path / "broken.json").write_text("{not json")
     (tmp_path / "p.yaml").write_text(
-        "version: 1\ncatalog: broken.json\npolicies:\n  chat: {where: supports chat}\n")
-    done = run_cli("select", "-f", str(tmp_path / "p.yaml"), "chat",
-                   env={"POLICYENG_CATALOG": ""})
+        "version: 1\ncatalog: broken.json\npolicies:\n  chat: {where: supports chat}\n"
+    )
+    done = run_cli("select", "-f", str(tmp_path / "p.yaml"), "chat", env={"POLICYENG_CATALOG": ""})
     assert (done.returncode, done.stdout) == (3, "")
-    assert done.stderr == (f"policyeng: catalog {tmp_path / 'broken.json'}: invalid JSON at "
-                           "line 1, column 2: Expecting property name enclosed in double "
-                           "quotes\n")
+    assert done.stderr == (
+        f"policyeng: catalog {tmp_path / 'broken.json'}: invalid JSON at "
+        "line 1, column 2: Expecting property name enclosed in double "
+        "quotes\n"
+    )
 
 
 def test_load_catalog_raises_for_a_missing_file_from_the_environment(monkeypatch, tmp_path):
@@ -66,11 +69,15 @@ def test_an_unusable_url_still_falls_back_in_one_line_even_with_a_hint(server, m
     assert catalog.source == "builtin" and catalog.stale
     [warning] = [str(w.message) for w in caught]
     assert "\n" not in warning and "hint" not in warning
-    assert re.fullmatch(rf"catalog {re.escape(server.url())}: 1 invalid entry \(strict mode\)"
-                        rf"; using builtin \(snapshot of 2026-11-20, {AGE} old\)", warning)
+    assert re.fullmatch(
+        rf"catalog {re.escape(server.url())}: 1 invalid entry \(strict mode\)"
+        rf"; using builtin \(snapshot of 2026-11-20, {AGE} old\)",
+        warning,
+    )
 
 
 # --- a source with no usable entry is unusable (exit 3), not "no model matches" ---------------
+
 
 def test_an_empty_catalog_file_exits_3(write_catalog):
     path = write_catalog([])
@@ -80,13 +87,16 @@ def test_an_empty_catalog_file_exits_3(write_catalog):
 
 
 def test_a_catalog_file_of_only_invalid_entries_exits_3_without_a_flood(write_catalog):
-    path = write_catalog([{"model_name": ""}, {"supports": "chat"}, {"model_name": "x",
-                                                                        "category": 7}])
+    path = write_catalog(
+        [{"model_name": ""}, {"supports": "chat"}, {"model_name": "x", "category": 7}]
+    )
     done = run_cli("catalog", "--catalog", str(path))
     assert (done.returncode, done.stdout) == (3, "")
-    assert done.stderr == (f"policyeng: catalog {path}: holds no valid model entries "
-                           "(3 invalid)\nhint: --strict (strict=True) lists why each entry is "
-                           "invalid\n")
+    assert done.stderr == (
+        f"policyeng: catalog {path}: holds no valid model entries "
+        "(3 invalid)\nhint: --strict (strict=True) lists why each entry is "
+        "invalid\n"
+    )
 
 
 def test_an_empty_builtin_is_a_catalog_error(monkeypatch, tmp_path):
@@ -117,10 +127,13 @@ def test_a_fifo_or_a_device_as_the_catalog_is_refused(tmp_path):
             load_catalog(source)
 
 
-@pytest.mark.parametrize(("source", "message"), [
-    ("http://xn--/x", "not a valid URL: Malformed A-label"),
-    ("", "the catalog source is empty"),
-])
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("http://xn--/x", "not a valid URL: Malformed A-label"),
+        ("", "the catalog source is empty"),
+    ],
+)
 def test_a_source_that_names_nothing_usable_is_a_catalog_error(source, message):
     with pytest.raises(CatalogError, match=message):
         load_catalog(source)

@@ -27,8 +27,9 @@ def test_unknown_field_suggests_the_closest_name_with_a_caret():
 def test_unknown_field_without_a_close_name_lists_the_fields():
     error = error_of("wibble > 3")
     assert str(error).splitlines()[0] == "<policy>:1:1: unknown field 'wibble'"
-    assert ("hint: fields: billing_unit, cached_input_per_mtok, category, context_window,"
-            in str(error))
+    assert "hint: fields: billing_unit, cached_input_per_mtok, category, context_window," in str(
+        error
+    )
 
 
 def test_unknown_field_in_an_order_key_points_into_the_ranking():
@@ -40,27 +41,30 @@ def test_unknown_field_in_an_order_key_points_into_the_ranking():
 def test_text_compared_with_less_than_is_a_type_error():
     error = error_of('category < "text"')
     assert str(error) == (
-        '<policy>:1:1: `<` needs numbers, but these are strings\n'
+        "<policy>:1:1: `<` needs numbers, but these are strings\n"
         '  category < "text"\n'
-        '  ^^^^^^^^^^^^^^^^^\n'
-        'hint: text and booleans compare with == and != only'
+        "  ^^^^^^^^^^^^^^^^^\n"
+        "hint: text and booleans compare with == and != only"
     )
 
 
 def test_number_compared_with_text_is_a_type_error():
     assert str(error_of('context_window == "128k"')).splitlines()[0] == (
-        "<policy>:1:1: cannot compare a number with a string")
+        "<policy>:1:1: cannot compare a number with a string"
+    )
 
 
 def test_matches_on_a_number_is_a_type_error():
     assert str(error_of('context_window matches "1*"')).splitlines()[0] == (
-        "<policy>:1:1: `matches` works on text, but this is a number")
+        "<policy>:1:1: `matches` works on text, but this is a number"
+    )
 
 
 def test_a_bare_number_field_is_not_a_condition():
     error = error_of("healthy and max_output")
     assert str(error).splitlines()[0] == (
-        "<policy>:1:13: expected a condition around `and`, but this is a number")
+        "<policy>:1:13: expected a condition around `and`, but this is a number"
+    )
     assert error.hint == "compare it, e.g. `max_output > 0`"
 
 
@@ -79,13 +83,15 @@ def test_live_policy_needs_the_live_list():
 
 def test_compiled_policies_are_cached_by_text():
     assert policyeng.compile("supports chat and healthy") is policyeng.compile(
-        "supports chat and healthy")
+        "supports chat and healthy"
+    )
 
 
 def test_a_constant_ranking_key_is_an_error():
     error = error_of('supports chat order by "output_per_mtok"')
     assert str(error).splitlines()[0] == (
-        "<policy>:1:24: this ranking key is the same for every model")
+        "<policy>:1:24: this ranking key is the same for every model"
+    )
     assert error.hint == "to rank by the field, drop the quotes: `output_per_mtok`"
     assert error_of("healthy order by 2 * 3").kind == "type"
 

@@ -31,16 +31,29 @@ def unreachable(server, monkeypatch, tmp_path):
 
 
 def test_check_locked_refuses_a_fallback_catalog_with_exit_3(cli, unreachable):
-    Path("policies.lock").write_text(json.dumps({"version": 1, "policies": {
-        "chat": {"model_name": "groq/llama-3.1-8b-instant", "endpoint": "/v1/chat/completions",
-                 "via": None}}}))
+    Path("policies.lock").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "policies": {
+                    "chat": {
+                        "model_name": "groq/llama-3.1-8b-instant",
+                        "endpoint": "/v1/chat/completions",
+                        "via": None,
+                    }
+                },
+            }
+        )
+    )
     code, out, err = cli("check", "drift.yaml", "--locked")
     assert (code, out) == (3, "")
     lines = err.splitlines()
     assert lines[0].startswith(f"policyeng: catalog {unreachable}: cannot connect")
-    assert lines[-1] == ("hint: lock and check --locked compare against the catalog named, never "
-                         "a fallback (builtin or a stale cached copy); make the source reachable "
-                         "or name another with --catalog")
+    assert lines[-1] == (
+        "hint: lock and check --locked compare against the catalog named, never "
+        "a fallback (builtin or a stale cached copy); make the source reachable "
+        "or name another with --catalog"
+    )
     assert "drift" not in err
 
 
@@ -77,8 +90,9 @@ def test_github_format_carries_the_fallback_warning_as_an_annotation(cli, unreac
     lines = out.splitlines()
     assert lines[0].startswith(f"::warning title=catalog::catalog {unreachable}: cannot connect")
     assert "using builtin (snapshot of 2026-11-20" in lines[0]
-    assert lines[-2].startswith("catalog builtin: sha256 ") and lines[-2].endswith(", stale, "
-                                                                                    "55 models")
+    assert lines[-2].startswith("catalog builtin: sha256 ") and lines[-2].endswith(
+        ", stale, 55 models"
+    )
     assert "policyeng: warning: catalog" in err  # still on stderr, as for every command
 
 
@@ -91,8 +105,10 @@ def test_skipped_entries_become_github_warnings(cli, tmp_path, monkeypatch):
     code, out, _ = cli("check", "drift.yaml", "--catalog", "catalog.json", "--format", "github")
     assert code == 0
     [warning] = [line for line in out.splitlines() if line.startswith("::warning")]
-    assert warning == ("::warning title=catalog::catalog catalog.json: skipped entry [14]: "
-                       "model_name: 42 is not of type 'string'")
+    assert warning == (
+        "::warning title=catalog::catalog catalog.json: skipped entry [14]: "
+        "model_name: 42 is not of type 'string'"
+    )
 
 
 def test_every_machine_format_carries_the_catalog_and_its_warnings(cli, tmp_path, monkeypatch):
@@ -106,9 +122,15 @@ def test_every_machine_format_carries_the_catalog_and_its_warnings(cli, tmp_path
     _, out, _ = cli("check", "drift.yaml", "--catalog", "catalog.json", "--format", "sarif")
     [run] = json.loads(out)["runs"]
     assert run["invocations"][0]["toolExecutionNotifications"] == [
-        {"level": "warning", "message": {"text": skipped}}]
-    assert set(run["properties"]["catalog"]) == {"source", "sha256", "fetched_at", "stale",
-                                                 "models"}
+        {"level": "warning", "message": {"text": skipped}}
+    ]
+    assert set(run["properties"]["catalog"]) == {
+        "source",
+        "sha256",
+        "fetched_at",
+        "stale",
+        "models",
+    }
     _, out, _ = cli("check", "drift.yaml", "--catalog", "catalog.json", "--format", "junit")
     properties = ET.fromstring(out.split("\n", 1)[1]).iter("property")
     assert [p.get("value") for p in properties if p.get("name") == "catalog.warning"] == [skipped]

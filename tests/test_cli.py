@@ -18,8 +18,15 @@ def test_select_json_prints_a_model_and_its_endpoint():
     assert data["catalog"]["source"] == "builtin" and data["catalog"]["stale"] is False
     names = [c["model_name"] for c in data["candidates"]]
     assert data["model_name"] == names[0] and names == sorted(names)
-    assert set(data) == {"model_name", "endpoint", "category", "policy", "via", "candidates",
-                         "catalog"}
+    assert set(data) == {
+        "model_name",
+        "endpoint",
+        "category",
+        "policy",
+        "via",
+        "candidates",
+        "catalog",
+    }
 
 
 def test_select_text_prints_name_and_endpoint():
@@ -76,8 +83,9 @@ def test_catalog_that_is_an_object_exits_3(write_catalog):
 
 
 def test_skipped_entries_warn_once_each_and_strict_fails(write_catalog):
-    path = write_catalog([{"model_name": "ok", "category": "text"},
-                          {"model_name": "bad", "context_window": -5}])
+    path = write_catalog(
+        [{"model_name": "ok", "category": "text"}, {"model_name": "bad", "context_window": -5}]
+    )
     result = run_cli("select", "true", "--catalog", str(path))
     assert result.returncode == 0 and result.stdout.split()[0] == "ok"
     assert result.stderr == (
@@ -114,8 +122,9 @@ def test_debug_shows_a_traceback():
 
 
 def test_catalog_where_ranks_when_the_policy_says_order_by():
-    result = run_cli("catalog", "--where", "supports embeddings order by input_per_mtok desc",
-                     "--json")
+    result = run_cli(
+        "catalog", "--where", "supports embeddings order by input_per_mtok desc", "--json"
+    )
     prices = [e["input_per_mtok"] for e in json.loads(result.stdout)]
     assert prices == sorted(prices, reverse=True) and len(prices) >= 3
 
@@ -124,4 +133,5 @@ def test_catalog_where_names_a_value_no_model_has():
     result = run_cli("catalog", "--where", "supports chatt")
     assert result.returncode == 0
     assert "policyeng: no model in the catalog supports 'chatt'; did you mean 'chat'?" in (
-        result.stderr.splitlines())
+        result.stderr.splitlines()
+    )

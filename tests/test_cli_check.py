@@ -22,8 +22,10 @@ def test_example_policies_all_pass_on_builtin(cli):
     lines = out.splitlines()
     assert code == 0, out + err
     count = len(lines) - 2
-    assert lines[-2:] == [BUILTIN_LINE,
-                          f"{count} passed, 0 failed ({count} policies, catalog builtin)"]
+    assert lines[-2:] == [
+        BUILTIN_LINE,
+        f"{count} passed, 0 failed ({count} policies, catalog builtin)",
+    ]
     assert all(line.startswith("PASS ") for line in lines[:-2])
     assert count >= 7
     assert any(line.endswith(" via long-context") for line in lines)
@@ -49,11 +51,17 @@ def test_json_format_is_one_object_per_policy(cli):
     assert code == 1
     data = json.loads(out)
     assert [(d["policy"], d["status"]) for d in data] == [
-        ("chat-ok", "pass"), ("free-reasoning", "fail"), ("wrong-endpoint", "fail")
+        ("chat-ok", "pass"),
+        ("free-reasoning", "fail"),
+        ("wrong-endpoint", "fail"),
     ]
     ok = data[0]
     assert (ok["model_name"], ok["endpoint"], ok["via"], ok["line"]) == (
-        "Phi-4-multimodal-instruct", "/v1/chat/completions", None, 6)
+        "Phi-4-multimodal-instruct",
+        "/v1/chat/completions",
+        None,
+        6,
+    )
     assert ok["catalog"]["source"] == "builtin" and len(ok["catalog"]["sha256"]) == 64
     assert data[1]["model_name"] is None and data[1]["failures"][0].startswith("resolves to")
     assert data[2]["candidates"] == 5 and len(data[2]["failures"]) == 2
@@ -102,13 +110,16 @@ def test_github_format_annotates_the_policy_line(cli):
 
 
 def test_typo_in_a_field_name_exits_2_with_file_line_column_and_caret(cli, write):
-    path = write("typo.yaml", """
+    path = write(
+        "typo.yaml",
+        """
         version: 1
         policies:
           chat:
             where: supports chat and healthy
             ordr_by: [output_per_mtok]
-    """)
+    """,
+    )
     code, out, err = cli("check", path)
     assert (code, out) == (2, "")
     assert err == (
@@ -120,25 +131,28 @@ def test_typo_in_a_field_name_exits_2_with_file_line_column_and_caret(cli, write
 
 
 def test_typo_in_a_policy_field_exits_2_with_a_caret(cli, write):
-    path = write("typo.yaml", """
+    path = write(
+        "typo.yaml",
+        """
         version: 1
         policies:
           chat:
             where: supports chat and outptu_per_mtok < 1
-    """)
+    """,
+    )
     code, _, err = cli("check", path)
     assert code == 2
     assert err.splitlines() == [
-        f"policyeng: {path}:4:30: unknown field 'outptu_per_mtok'; did you mean "
-        "'output_per_mtok'?",
+        f"policyeng: {path}:4:30: unknown field 'outptu_per_mtok'; did you mean 'output_per_mtok'?",
         "      where: supports chat and outptu_per_mtok < 1",
         "                               ^^^^^^^^^^^^^^^",
     ]
 
 
 def test_github_format_annotates_load_errors_too(cli, write):
-    path = write("bad.yaml", "version: 1\npolicies:\n  a: {where: 'healthy and'}\n"
-                             "  b: {where: nope}\n")
+    path = write(
+        "bad.yaml", "version: 1\npolicies:\n  a: {where: 'healthy and'}\n  b: {where: nope}\n"
+    )
     code, out, _ = cli("check", path, "--format", "github")
     assert code == 2
     assert out.splitlines() == [
@@ -153,15 +167,18 @@ def test_unusable_catalog_exits_3(cli, tmp_path):
     bad.write_text('{"models": []}')
     code, out, err = cli("check", POLICIES, "--catalog", str(bad))
     assert (code, out) == (3, "")
-    assert err == (f"policyeng: catalog {bad}: expected a JSON array of models "
-                   "(the /api/models shape), got a JSON object\n")
+    assert err == (
+        f"policyeng: catalog {bad}: expected a JSON array of models "
+        "(the /api/models shape), got a JSON object\n"
+    )
 
 
 def test_files_naming_different_catalogs_need_catalog_option(cli, write, tmp_path, monkeypatch):
     monkeypatch.delenv("POLICYENG_CATALOG")  # it would take precedence over `catalog:`
     write("d/a.yaml", "version: 1\ncatalog: builtin\npolicies:\n  a: {where: healthy}\n")
-    write("d/b.yaml", f"version: 1\ncatalog: {tmp_path}/c.json\npolicies:\n"
-                      "  b: {where: healthy}\n")
+    write(
+        "d/b.yaml", f"version: 1\ncatalog: {tmp_path}/c.json\npolicies:\n  b: {{where: healthy}}\n"
+    )
     code, _, err = cli("check", str(tmp_path / "d"))
     assert code == 2
     assert "the policy files name different catalogs" in err and "pass --catalog" in err
@@ -179,8 +196,9 @@ def test_select_with_a_policy_file_says_when_a_fallback_was_used(cli):
     data = json.loads(out)
     assert code == 0
     assert (data["policy"], data["via"]) == ("batch-summarizer", "long-context")
-    assert err == ("policyeng: policy 'batch-summarizer' matched nothing; used its fallback "
-                   "'long-context'\n")
+    assert err == (
+        "policyeng: policy 'batch-summarizer' matched nothing; used its fallback 'long-context'\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -198,8 +216,10 @@ def test_select_with_a_policy_file_errors(cli, name, code, message):
 
 
 def test_environment_catalog_takes_precedence_over_the_files(cli, write, tmp_path, monkeypatch):
-    write("d/a.yaml", f"version: 1\ncatalog: {tmp_path}/missing.json\npolicies:\n"
-                      "  a: {where: healthy}\n")
+    write(
+        "d/a.yaml",
+        f"version: 1\ncatalog: {tmp_path}/missing.json\npolicies:\n  a: {{where: healthy}}\n",
+    )
     monkeypatch.setenv("POLICYENG_CATALOG", "builtin")
     code, out, _ = cli("check", str(tmp_path / "d"))
     assert code == 0 and "catalog builtin" in out.splitlines()[-1]
@@ -209,8 +229,9 @@ def test_environment_catalog_takes_precedence_over_the_files(cli, write, tmp_pat
 
 
 def test_junit_format_reports_files_that_do_not_load(cli, write):
-    bad = write("bad.yaml", "version: 1\npolicies:\n  a: {where: 'healthy and'}\n"
-                            "  b: {where: nope}\n")
+    bad = write(
+        "bad.yaml", "version: 1\npolicies:\n  a: {where: 'healthy and'}\n  b: {where: nope}\n"
+    )
     tab = write("tab.yaml", "version: 1\npolicies:\n\ta: {where: healthy}\n")
     code, out, err = cli("check", bad, tab, POLICIES, "--format", "junit")
     assert code == 2 and err.startswith(f"policyeng: {bad}:3:26: ")
@@ -218,24 +239,38 @@ def test_junit_format_reports_files_that_do_not_load(cli, write):
     assert (root.get("tests"), root.get("errors"), root.get("failures")) == ("2", "2", "0")
     cases = root.findall("./testsuite/testcase")
     assert [(c.get("name"), c.get("file"), c.get("line")) for c in cases] == [
-        (bad, bad, "3"), (tab, tab, "3")]
+        (bad, bad, "3"),
+        (tab, tab, "3"),
+    ]
     first, second = (case.find("error") for case in cases)
-    assert first.get("message") == (f"{bad}:3:26: the policy ends too early; a condition or "
-                                    "value must follow")
+    assert first.get("message") == (
+        f"{bad}:3:26: the policy ends too early; a condition or value must follow"
+    )
     assert f"{bad}:4:14: unknown field 'nope'" in first.text.splitlines()
     assert second.get("message").startswith(f"{tab}:3:1: not valid YAML: ")
 
 
 def test_json_format_reports_each_load_error(cli, write):
-    bad = write("bad.yaml", "version: 1\npolicies:\n  a: {where: 'healthy and'}\n"
-                            "  b: {where: nope}\n")
+    bad = write(
+        "bad.yaml", "version: 1\npolicies:\n  a: {where: 'healthy and'}\n  b: {where: nope}\n"
+    )
     code, out, _ = cli("check", bad, "--format", "json")
     assert code == 2
     assert json.loads(out) == [
-        {"file": bad, "line": 3, "column": 26, "status": "error",
-         "message": "the policy ends too early; a condition or value must follow"},
-        {"file": bad, "line": 4, "column": 14, "status": "error",
-         "message": "unknown field 'nope'"},
+        {
+            "file": bad,
+            "line": 3,
+            "column": 26,
+            "status": "error",
+            "message": "the policy ends too early; a condition or value must follow",
+        },
+        {
+            "file": bad,
+            "line": 4,
+            "column": 14,
+            "status": "error",
+            "message": "unknown field 'nope'",
+        },
     ]
 
 
@@ -243,8 +278,15 @@ def test_json_format_reports_a_missing_file(cli, tmp_path):
     missing = str(tmp_path / "nope.yaml")
     code, out, _ = cli("check", missing, "--format", "json")
     assert code == 2
-    assert json.loads(out) == [{"file": missing, "line": None, "column": None,
-                                "status": "error", "message": "file not found"}]
+    assert json.loads(out) == [
+        {
+            "file": missing,
+            "line": None,
+            "column": None,
+            "status": "error",
+            "message": "file not found",
+        }
+    ]
 
 
 def test_an_unusable_catalog_still_gives_ci_a_report(cli, tmp_path):
@@ -261,12 +303,15 @@ def test_an_unusable_catalog_still_gives_ci_a_report(cli, tmp_path):
 
 
 def test_check_warns_about_values_no_model_has(cli, write, tmp_path):
-    path = write("typo.yaml", """
+    path = write(
+        "typo.yaml",
+        """
         version: 1
         policies:
           chat:
             where: (supports chatt or healthy) and category not in ["txt", "code"]
-    """)
+    """,
+    )
     code, out, _ = cli("check", path, "--catalog", "builtin")
     assert code == 0  # a warning, not a failure: the policy still resolves
     assert out.splitlines()[1:3] == [
@@ -274,7 +319,9 @@ def test_check_warns_about_values_no_model_has(cli, write, tmp_path):
         "           warning: no model in the catalog has category 'txt'; did you mean 'text'?",
     ]
     code, out, _ = cli("check", path, "--catalog", "builtin", "--format", "github")
-    assert out.splitlines()[0] == (f"::warning file={path},line=3::policy 'chat': no model in "
-                                   "the catalog supports 'chatt'; did you mean 'chat'?")
+    assert out.splitlines()[0] == (
+        f"::warning file={path},line=3::policy 'chat': no model in "
+        "the catalog supports 'chatt'; did you mean 'chat'?"
+    )
     code, out, _ = cli("check", path, "--catalog", "builtin", "--format", "json")
     assert len(json.loads(out)[0]["warnings"]) == 2

@@ -55,20 +55,50 @@ def run(*argv: str, env: dict[str, str] | None = None, tty: bool = False):
 
 
 def test_explain_json_prints_what_policy_explain_returns(capsys):
-    code = main(["explain", POLICY + " order by output_per_mtok", "--model",
-                 "Qwen2.5-72B-Instruct", "--json"])
+    code = main(
+        [
+            "explain",
+            POLICY + " order by output_per_mtok",
+            "--model",
+            "Qwen2.5-72B-Instruct",
+            "--json",
+        ]
+    )
     data = json.loads(capsys.readouterr().out)
     assert code == 0
     expected = policyeng.compile(POLICY + " order by output_per_mtok").explain(
-        "builtin", model="Qwen2.5-72B-Instruct")
+        "builtin", model="Qwen2.5-72B-Instruct"
+    )
     assert data == expected
-    assert set(data) == {"policy", "catalog", "funnel", "passed", "pickable", "order_by",
-                         "candidates", "pick", "model"}
+    assert set(data) == {
+        "policy",
+        "catalog",
+        "funnel",
+        "passed",
+        "pickable",
+        "order_by",
+        "candidates",
+        "pick",
+        "model",
+    }
     assert set(data["catalog"]) == {"source", "sha256", "fetched_at", "stale", "models"}
-    assert set(data["funnel"][0]) == {"clause", "entered", "passed", "dropped",
-                                      "dropped_examples", "children"}
-    assert set(data["candidates"][0]) == {"rank", "model_name", "endpoint", "category", "keys",
-                                          "billing_unit", "picked"}
+    assert set(data["funnel"][0]) == {
+        "clause",
+        "entered",
+        "passed",
+        "dropped",
+        "dropped_examples",
+        "children",
+    }
+    assert set(data["candidates"][0]) == {
+        "rank",
+        "model_name",
+        "endpoint",
+        "category",
+        "keys",
+        "billing_unit",
+        "picked",
+    }
     assert data["model"]["status"] == "dropped"
     assert data["model"]["reason"] == "output_per_mtok = 1.2, needs < 1"
 
@@ -89,12 +119,22 @@ def test_explain_text_answers_why_not_in_one_screen(capsys):
 
 
 def test_explain_shows_a_lower_ranked_model_below_the_top_rows(capsys):
-    main(["explain", POLICY + " order by output_per_mtok", "--model", "Llama-3.3-70B-Instruct",
-          "--top", "2"])
+    main(
+        [
+            "explain",
+            POLICY + " order by output_per_mtok",
+            "--model",
+            "Llama-3.3-70B-Instruct",
+            "--top",
+            "2",
+        ]
+    )
     lines = capsys.readouterr().out.splitlines()
-    table = lines[lines.index("14 candidates, best first by output_per_mtok") + 1:]
+    table = lines[lines.index("14 candidates, best first by output_per_mtok") + 1 :]
     assert [line.split()[:2] for line in table[1:5]] == [
-        ["*", "Llama-3.1-8B-Instruct"], ["2", "Mistral-7B-Instruct-v0.3"], ["..."],
+        ["*", "Llama-3.1-8B-Instruct"],
+        ["2", "Mistral-7B-Instruct-v0.3"],
+        ["..."],
         ["13", "Llama-3.3-70B-Instruct"],
     ]
     assert lines[-2:] == [
@@ -127,8 +167,18 @@ def test_explain_of_a_policy_that_resolves_to_nothing_exits_1_and_names_the_clau
 
 
 def test_explain_reads_any_catalog_source(capsys):
-    assert main(["explain", "supports tool_use and healthy order by output_per_mtok",
-                 "--catalog", str(SAMPLE), "--json"]) == 0
+    assert (
+        main(
+            [
+                "explain",
+                "supports tool_use and healthy order by output_per_mtok",
+                "--catalog",
+                str(SAMPLE),
+                "--json",
+            ]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["catalog"]["models"] == len(json.loads(SAMPLE.read_text()))
     assert data["candidates"][0]["picked"]
@@ -201,13 +251,14 @@ def test_tables_fit_columns_and_truncate_names_with_an_ellipsis(width):
 
 
 def test_explain_fits_a_narrow_terminal():
-    code, out, _ = run("explain", '(category == "code" or provider == "Qwen") and healthy',
-                       env={"COLUMNS": "60"})
+    code, out, _ = run(
+        "explain", '(category == "code" or provider == "Qwen") and healthy', env={"COLUMNS": "60"}
+    )
     assert code == 0
     table = out.split("\n\n")[1].splitlines()
     assert max(len(line) for line in table) <= 60
-    assert table[2].startswith("├─ category == \"code\"")
-    assert table[3].startswith("└─ provider == \"Qwen\"")
+    assert table[2].startswith('├─ category == "code"')
+    assert table[3].startswith('└─ provider == "Qwen"')
 
 
 def test_a_plain_select_does_not_import_the_table_code():
@@ -250,8 +301,21 @@ def policy_file(tmp_path):
 def test_explain_named_policy_shows_which_fallback_resolved_and_why_earlier_ones_did_not(
     policy_file, capsys
 ):
-    assert main(["explain", "-f", str(policy_file), "tight", "--model", "Qwen2.5-72B-Instruct",
-                 "--top", "2"]) == 0
+    assert (
+        main(
+            [
+                "explain",
+                "-f",
+                str(policy_file),
+                "tight",
+                "--model",
+                "Qwen2.5-72B-Instruct",
+                "--top",
+                "2",
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.splitlines()
     assert lines[:6] == [
         f"chain    tight -> loose -> spare ({policy_file}:3)",
@@ -281,8 +345,12 @@ def test_explain_named_json_agrees_with_the_book(policy_file, capsys):
         ("loose", True, True, selection.model_name),
         ("spare", False, False, None),
     ]
-    assert data["chain"][0]["funnel"] == policyeng.compile(
-        "supports tool_use and output_per_mtok < 0.01").explain("builtin")["funnel"]
+    assert (
+        data["chain"][0]["funnel"]
+        == policyeng.compile("supports tool_use and output_per_mtok < 0.01").explain("builtin")[
+            "funnel"
+        ]
+    )
     assert data["policy"] == "supports tool_use and healthy order by output_per_mtok"
     assert data == book.explain("tight", "builtin")
 
@@ -299,8 +367,10 @@ def test_explain_named_policy_when_no_fallback_resolves_exits_1(policy_file, cap
         "  no policy in the chain resolved; the report below is for nothing",
         "",
     ]
-    assert lines[-1] == "no model is picked: 1 passed, but none has an endpoint " \
+    assert (
+        lines[-1] == "no model is picked: 1 passed, but none has an endpoint "
         "(unknown category: rerank)"
+    )
 
 
 def test_explain_unknown_policy_name_is_a_usage_error(policy_file, capsys):
@@ -320,8 +390,17 @@ def test_select_named_no_match_hint_points_at_explain_with_the_file(policy_file,
 
 
 def test_explain_shows_missing_key_values_as_such(capsys):
-    assert main(["explain", 'category == "audio" order by output_per_mtok desc, context_window',
-                 "--model", "Kokoro-82M"]) == 0
+    assert (
+        main(
+            [
+                "explain",
+                'category == "audio" order by output_per_mtok desc, context_window',
+                "--model",
+                "Kokoro-82M",
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.splitlines()
     (row,) = [line for line in lines if line.startswith("5  Kokoro-82M")]
     assert row.split()[-2:] == ["(missing)", "512"]

@@ -26,8 +26,14 @@ def test_full_disk_on_stdout_is_one_line_and_exit_2(argv):
     if os.path.exists("/dev/full"):
         env = {**os.environ, "PYTHONPATH": IMPORTED_FROM, "NO_COLOR": "1"}
         with open("/dev/full", "w") as full:
-            result = subprocess.run([sys.executable, "-m", "policyeng", *argv], stdout=full,
-                                    stderr=subprocess.PIPE, text=True, env=env, timeout=120)
+            result = subprocess.run(
+                [sys.executable, "-m", "policyeng", *argv],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                timeout=120,
+            )
         code, err = result.returncode, result.stderr
     else:  # no /dev/full on this system: the same failure, in-process
         code, err = _in_process_with_full_stdout(argv)
@@ -57,7 +63,9 @@ def _in_process_with_full_stdout(argv) -> tuple[int, str]:
 def test_failed_final_flush_in_process_is_one_line_and_exit_2(argv):
     code, err = _in_process_with_full_stdout(argv)
     assert (code, err.splitlines()[-1]) == (
-        2, "policyeng: cannot write output: No space left on device")
+        2,
+        "policyeng: cannot write output: No space left on device",
+    )
 
 
 def test_an_os_error_naming_a_file_is_not_taken_for_output(monkeypatch):
@@ -71,8 +79,12 @@ def test_an_os_error_naming_a_file_is_not_taken_for_output(monkeypatch):
 
 def test_a_reader_that_stops_early_is_not_an_error():
     env = {**os.environ, "PYTHONPATH": IMPORTED_FROM, "NO_COLOR": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "policyeng", "catalog", "--json"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "policyeng", "catalog", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     process.stdout.read(1)
     process.stdout.close()  # like `| head -c1`
     err = process.stderr.read().decode()

@@ -18,11 +18,19 @@ def source(text: str, tmp_path) -> dict[str, str]:
     """What ``sh`` holds after ``set -a; . FILE``: the POLICYENG_ variables, exactly."""
     path = tmp_path / "model.env"
     path.write_text(text, encoding="utf-8")
-    script = (f'set -a; . "{path}"; exec "{sys.executable}" -c "import os, json; '
-              "print(json.dumps({k: v for k, v in os.environ.items() "
-              "if k.startswith('POLICYENG_')}))\"")
-    result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, cwd=tmp_path,
-                            env={"PATH": "/usr/bin:/bin"}, timeout=30)
+    script = (
+        f'set -a; . "{path}"; exec "{sys.executable}" -c "import os, json; '
+        "print(json.dumps({k: v for k, v in os.environ.items() "
+        "if k.startswith('POLICYENG_')}))\""
+    )
+    result = subprocess.run(
+        ["sh", "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=30,
+    )
     assert result.returncode == 0 and result.stderr == "", result.stderr
     return json.loads(result.stdout)
 
@@ -31,8 +39,14 @@ def test_json_lists_ten_candidates_unless_top_says(cli):
     code, out, _ = cli("select", "supports chat", "--json")
     assert code == 0 and len(json.loads(out)["candidates"]) == 10
     assert json.loads(cli("select", "supports chat", "--json", "--top", "0")[1])["candidates"] == []
-    assert len(json.loads(cli("select", "supports chat", "--format", "json", "--top", "3")[1]
-                          )["candidates"]) == 3
+    assert (
+        len(
+            json.loads(cli("select", "supports chat", "--format", "json", "--top", "3")[1])[
+                "candidates"
+            ]
+        )
+        == 3
+    )
 
 
 def test_text_top_zero_prints_only_the_pick(cli):
@@ -89,8 +103,15 @@ def test_github_appends_outputs_and_prints_the_pick(cli, write_catalog, tmp_path
     assert outputs["earlier"] == "kept"
     assert outputs["model_name"] == "two\nlines $(x)"
     assert outputs["base_url"] == "https://tokens.flex.ai/v1" and outputs["stale"] == "false"
-    assert set(outputs) == {"earlier", "model_name", "endpoint", "url", "base_url",
-                            "catalog_sha256", "stale"}
+    assert set(outputs) == {
+        "earlier",
+        "model_name",
+        "endpoint",
+        "url",
+        "base_url",
+        "catalog_sha256",
+        "stale",
+    }
 
 
 def test_github_without_github_output_exits_2(cli, monkeypatch):
@@ -113,8 +134,7 @@ def test_all_in_env_prefixes_each_policy(cli, tmp_path):
     code, out, _ = cli("select", "-f", POLICIES, "--all", "--format", "env")
     assert code == 0
     values = source(out, tmp_path)
-    single = source(cli("select", "-f", POLICIES, "support-chat", "--format", "env")[1],
-                    tmp_path)
+    single = source(cli("select", "-f", POLICIES, "support-chat", "--format", "env")[1], tmp_path)
     for field in FIELDS:
         assert values[f"POLICYENG_SUPPORT_CHAT_{field}"] == single[f"POLICYENG_{field}"]
     assert "POLICYENG_GENERAL_CHAT_MODEL_NAME" in values
@@ -122,14 +142,17 @@ def test_all_in_env_prefixes_each_policy(cli, tmp_path):
 
 @pytest.fixture
 def partly_matching(write):
-    return write("p.yaml", """
+    return write(
+        "p.yaml",
+        """
         version: 1
         policies:
           any-text:
             where: category == "text"
           nothing:
             where: output_per_mtok < 0
-    """)
+    """,
+    )
 
 
 def test_all_with_a_policy_that_matches_nothing(cli, partly_matching, tmp_path, monkeypatch):
@@ -157,26 +180,32 @@ def test_all_with_a_policy_that_matches_nothing(cli, partly_matching, tmp_path, 
 
 
 def test_policies_whose_variables_would_collide_are_refused(cli, write):
-    path = write("c.yaml", """
+    path = write(
+        "c.yaml",
+        """
         version: 1
         policies:
           a-b:
             where: healthy
           a_b:
             where: healthy
-    """)
+    """,
+    )
     code, out, err = cli("select", "-f", path, "--all", "--format", "env")
     assert code == 2 and out == ""
     assert "'a-b' and 'a_b' would both export POLICYENG_A_B_*" in err
 
 
-@pytest.mark.parametrize(("args", "says"), [
-    (["healthy", "--json", "--format", "env"], "--json and --format env contradict"),
-    (["--all"], "give them with -f"),
-    (["-f", POLICIES, "support-chat", "--all"], "drop 'support-chat' or --all"),
-    (["healthy", "--format", "env", "--top", "2"], "--top lists candidates"),
-    ([], "give a policy (EXPR)"),
-])
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["healthy", "--json", "--format", "env"], "--json and --format env contradict"),
+        (["--all"], "give them with -f"),
+        (["-f", POLICIES, "support-chat", "--all"], "drop 'support-chat' or --all"),
+        (["healthy", "--format", "env", "--top", "2"], "--top lists candidates"),
+        ([], "give a policy (EXPR)"),
+    ],
+)
 def test_options_that_contradict_exit_2(cli, args, says):
     code, out, err = cli("select", *args)
     assert code == 2 and out == "" and says in err

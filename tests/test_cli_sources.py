@@ -19,10 +19,20 @@ from conftest import AGE, IMPORTED_FROM
 from policyeng.cli.progress import TerminalProgress
 
 CATALOG = [
-    {"model_name": "cheap-chat", "category": "text", "supports": ["chat"],
-     "output_per_mtok": 0.1, "health_status": "healthy"},
-    {"model_name": "dear-chat", "category": "text", "supports": ["chat"],
-     "output_per_mtok": 9.0, "health_status": "healthy"},
+    {
+        "model_name": "cheap-chat",
+        "category": "text",
+        "supports": ["chat"],
+        "output_per_mtok": 0.1,
+        "health_status": "healthy",
+    },
+    {
+        "model_name": "dear-chat",
+        "category": "text",
+        "supports": ["chat"],
+        "output_per_mtok": 9.0,
+        "health_status": "healthy",
+    },
 ]
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00"
 
@@ -34,8 +44,13 @@ def run(*args: str, **env: str | None) -> subprocess.CompletedProcess:
             environment.pop(name, None)
         else:
             environment[name] = value
-    return subprocess.run([sys.executable, "-m", "policyeng", *args], env=environment,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "policyeng", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_no_network_still_answers_from_builtin_and_says_so_in_one_line():
@@ -44,7 +59,9 @@ def test_no_network_still_answers_from_builtin_and_says_so_in_one_line():
     assert done.stdout == "Codestral-22B-v0.1  /v1/chat/completions\n"
     assert re.fullmatch(
         r"policyeng: warning: catalog https://tokens\.flex\.ai/api/models: offline, and no "
-        rf"cached copy; using builtin \(snapshot of 2026-11-20, {AGE} old\)\n", done.stderr)
+        rf"cached copy; using builtin \(snapshot of 2026-11-20, {AGE} old\)\n",
+        done.stderr,
+    )
 
 
 def test_the_fallback_chain_end_to_end(server, tmp_path):
@@ -62,7 +79,9 @@ def test_the_fallback_chain_end_to_end(server, tmp_path):
     assert cached.returncode == 0
     assert re.fullmatch(
         rf"policyeng: warning: catalog {re.escape(url)}: HTTP 503 Service Unavailable "
-        rf"\(3 attempts\); using the cached copy fetched {ISO} \({AGE} old\)\n", cached.stderr)
+        rf"\(3 attempts\); using the cached copy fetched {ISO} \({AGE} old\)\n",
+        cached.stderr,
+    )
     answer = json.loads(cached.stdout)
     assert answer["model_name"] == "cheap-chat"
     assert answer["catalog"]["source"] == url and answer["catalog"]["stale"] is True
@@ -70,7 +89,8 @@ def test_the_fallback_chain_end_to_end(server, tmp_path):
     strict = run("select", policy, "--max-age", "0", "--no-fallback", **env)
     assert (strict.returncode, strict.stdout) == (3, "")
     assert strict.stderr == (
-        f"policyeng: catalog {url}: HTTP 503 Service Unavailable (3 attempts)\n")
+        f"policyeng: catalog {url}: HTTP 503 Service Unavailable (3 attempts)\n"
+    )
 
     for entry in tmp_path.iterdir():
         entry.unlink()
@@ -79,7 +99,9 @@ def test_the_fallback_chain_end_to_end(server, tmp_path):
     assert re.fullmatch(
         rf"policyeng: warning: catalog {re.escape(url)}: HTTP 503 Service Unavailable "
         rf"\(3 attempts\); no cached copy; using builtin \(snapshot of 2026-11-20, "
-        rf"{AGE} old\)\n", fallen.stderr)
+        rf"{AGE} old\)\n",
+        fallen.stderr,
+    )
     assert json.loads(fallen.stdout)["catalog"]["source"] == "builtin"
 
 
@@ -90,7 +112,9 @@ def test_an_unreachable_named_url_without_cache_exits_3(server):
     assert (done.returncode, done.stdout) == (3, "")
     assert re.fullmatch(
         rf"policyeng: catalog {re.escape(url)}: cannot connect: .* \(3 attempts\); "
-        r"no cached copy\n", done.stderr)
+        r"no cached copy\n",
+        done.stderr,
+    )
 
 
 def test_refresh_uses_a_conditional_request_and_info_reports_it(server):
@@ -116,8 +140,18 @@ def test_info_json_lists_skipped_entries(server):
     assert info["entries"] == 2
     assert info["skipped"] == ["entry [2]: model_name: '' should be non-empty"]
     assert info["origin"] == "network (HTTP 200)"
-    assert set(info) == {"source", "sha256", "fetched_at", "stale", "origin", "age_seconds",
-                         "entries", "skipped", "live_known", "cache"}
+    assert set(info) == {
+        "source",
+        "sha256",
+        "fetched_at",
+        "stale",
+        "origin",
+        "age_seconds",
+        "entries",
+        "skipped",
+        "live_known",
+        "cache",
+    }
 
 
 def test_a_failed_refresh_is_an_error_even_with_a_cache(server):
@@ -127,15 +161,17 @@ def test_a_failed_refresh_is_an_error_even_with_a_cache(server):
     done = run("catalog", "--catalog", server.url(), "--refresh")
     assert done.returncode == 3
     assert done.stderr == (
-        f"policyeng: catalog {server.url()}: invalid JSON at line 1, column 1: "
-        "Expecting value\n")
+        f"policyeng: catalog {server.url()}: invalid JSON at line 1, column 1: Expecting value\n"
+    )
 
 
 def test_offline_refresh_is_a_usage_error():
     done = run("catalog", "--offline", "--refresh")
     assert done.returncode == 2
-    assert done.stderr == ("policyeng: --refresh needs the network, but offline mode is on "
-                           "(--offline or POLICYENG_OFFLINE)\n")
+    assert done.stderr == (
+        "policyeng: --refresh needs the network, but offline mode is on "
+        "(--offline or POLICYENG_OFFLINE)\n"
+    )
 
 
 def test_max_age_must_be_seconds():
@@ -150,8 +186,15 @@ LIVE = {"object": "list", "data": [{"id": "dear-chat", "object": "model", "categ
 def test_select_live_joins_the_live_list_and_never_shows_the_key(server):
     server.script("/api/models", reply(200, CATALOG))
     server.script("/v1/models", reply(200, LIVE))
-    done = run("select", "live and supports chat", "--catalog", server.url(), "--live", "--json",
-               FLEXAI_API_KEY="sk-never-print-me")
+    done = run(
+        "select",
+        "live and supports chat",
+        "--catalog",
+        server.url(),
+        "--live",
+        "--json",
+        FLEXAI_API_KEY="sk-never-print-me",
+    )
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert answer["model_name"] == "dear-chat"
@@ -162,19 +205,22 @@ def test_select_live_joins_the_live_list_and_never_shows_the_key(server):
 def test_select_live_with_a_refused_key_exits_3_without_printing_it(server):
     server.script("/api/models", reply(200, CATALOG))
     server.script("/v1/models", reply(401, b'{"error": "bad key sk-never-print-me"}'))
-    done = run("select", "live", "--catalog", server.url(), "--live",
-               FLEXAI_API_KEY="sk-never-print-me")
+    done = run(
+        "select", "live", "--catalog", server.url(), "--live", FLEXAI_API_KEY="sk-never-print-me"
+    )
     assert done.returncode == 3
     assert done.stderr == (
         f"policyeng: catalog {server.url('/v1/models')}: HTTP 401 Unauthorized: the key in "
-        "FLEXAI_API_KEY was refused (wrong or expired?)\n")
+        "FLEXAI_API_KEY was refused (wrong or expired?)\n"
+    )
 
 
 def test_live_without_the_live_list_is_a_policy_error():
     done = run("select", "live and supports chat")
     assert done.returncode == 2
     assert "this policy uses `live`, but the catalog was loaded without the live list" in (
-        done.stderr)
+        done.stderr
+    )
 
 
 def test_a_long_fetch_draws_no_progress_when_piped(server):
@@ -202,5 +248,7 @@ def test_progress_is_drawn_on_a_terminal_and_erased():
 def test_refresh_needs_a_url_source():
     result = run("catalog", "--refresh", "--catalog", "builtin")
     assert result.returncode == 2
-    assert result.stderr == ("policyeng: --refresh fetches a URL source, and builtin is not one "
-                             "(builtin and files are read as they are)\n")
+    assert result.stderr == (
+        "policyeng: --refresh fetches a URL source, and builtin is not one "
+        "(builtin and files are read as they are)\n"
+    )

@@ -30,9 +30,17 @@ def catalogs(tmp_path, monkeypatch):
     by_name["groq/playai-tts"]["pricing"][0]["unit_price_usd"] = 6e-05
     by_name["groq/qwen/qwen3-32b"]["health_status"] = "healthy"
     entries = [e for e in entries if e["model_name"] != "groq/whisper-large-v3"]
-    entries.append({"model_name": "groq/new-model", "category": "text", "supports": ["chat"],
-                    "input_per_mtok": 0.05, "output_per_mtok": 0.1,
-                    "health_status": "healthy", "context_window": 32768})
+    entries.append(
+        {
+            "model_name": "groq/new-model",
+            "category": "text",
+            "supports": ["chat"],
+            "input_per_mtok": 0.05,
+            "output_per_mtok": 0.1,
+            "health_status": "healthy",
+            "context_window": 32768,
+        }
+    )
     Path("new.json").write_text(json.dumps(entries))
     return tmp_path
 
@@ -41,7 +49,10 @@ def test_identical_sources_say_no_changes(cli, catalogs):
     shutil.copy("old.json", "same.json")
     assert cli("diff", "old.json", "same.json") == (0, "no changes\n", "")
     assert cli("diff", "old.json", "same.json", "-f", "drift.yaml", "--exit-code") == (
-        0, "no changes (2 picks the same)\n", "")
+        0,
+        "no changes (2 picks the same)\n",
+        "",
+    )
 
 
 def test_models_added_removed_and_changed_field_by_field(cli, catalogs):
@@ -50,13 +61,13 @@ def test_models_added_removed_and_changed_field_by_field(cli, catalogs):
     assert out.splitlines() == [
         "models (old.json -> new.json):",
         "     model_name                 change",
-        "  +  groq/new-model             category \"text\", input_per_mtok 0.05, "
-        "output_per_mtok 0.1, context_window 32768, health_status \"healthy\"",
+        '  +  groq/new-model             category "text", input_per_mtok 0.05, '
+        'output_per_mtok 0.1, context_window 32768, health_status "healthy"',
         "  -  groq/whisper-large-v3      removed",
         "  ~  groq/gemma-7b-it           supports +vision",
         "  ~  groq/llama-3.1-8b-instant  output_per_mtok 0.08 -> 0.5",
         "  ~  groq/playai-tts            pricing [5e-05 USD/character] -> [6e-05 USD/character]",
-        "  ~  groq/qwen/qwen3-32b        health_status \"degraded\" -> \"healthy\"",
+        '  ~  groq/qwen/qwen3-32b        health_status "degraded" -> "healthy"',
         "1 model added, 1 removed, 4 changed, 9 unchanged",
     ]
 
@@ -69,11 +80,16 @@ def test_picks_before_and_after_with_their_reason(cli, catalogs):
     assert [line.split()[1] for line in lines[2:4]] == ["groq/gemma-7b-it", PICK]
     picks = lines.index("picks:")
     assert lines[picks + 1].split() == ["policy", "before", "after", "reason"]
-    assert lines[picks + 2].split()[0::2] == ["chat", "(/v1/chat/completions)",
-                                              "(/v1/chat/completions)"]
+    assert lines[picks + 2].split()[0::2] == [
+        "chat",
+        "(/v1/chat/completions)",
+        "(/v1/chat/completions)",
+    ]
     assert lines[picks + 2].split()[-1] == "outranked"
-    assert (f"  chat: outranked: groq/gemma-7b-it ranks ahead on output_per_mtok: 0.08 against "
-            f"0.5 for {PICK}; {PICK}'s output_per_mtok moved from 0.08 to 0.5") in lines
+    assert (
+        f"  chat: outranked: groq/gemma-7b-it ranks ahead on output_per_mtok: 0.08 against "
+        f"0.5 for {PICK}; {PICK}'s output_per_mtok moved from 0.08 to 0.5"
+    ) in lines
     assert lines[-1] == "1 model added, 1 removed, 4 changed, 9 unchanged; 1 of 2 picks changed"
 
 
@@ -81,8 +97,14 @@ def test_json_is_the_whole_comparison(cli, catalogs):
     code, out, _ = cli("diff", "old.json", "new.json", "-f", "drift.yaml", "--json")
     assert code == 0
     data = json.loads(out)
-    assert data["counts"] == {"added": 1, "removed": 1, "changed": 4, "unchanged": 9,
-                              "picks": 2, "picks_changed": 1}
+    assert data["counts"] == {
+        "added": 1,
+        "removed": 1,
+        "changed": 4,
+        "unchanged": 9,
+        "picks": 2,
+        "picks_changed": 1,
+    }
     assert [e["model_name"] for e in data["added"]] == ["groq/new-model"]
     assert [e["model_name"] for e in data["removed"]] == ["groq/whisper-large-v3"]
     changed = {c["model_name"]: c["changes"] for c in data["changed"]}
@@ -90,13 +112,17 @@ def test_json_is_the_whole_comparison(cli, catalogs):
     assert data["old"]["source"] == "old.json" and data["new"]["models"] == 14
     chat = next(p for p in data["picks"] if p["policy"] == "chat")
     assert chat["before"]["model_name"] == PICK and chat["after"]["model_name"] == (
-        "groq/gemma-7b-it")
+        "groq/gemma-7b-it"
+    )
     assert chat["drift"]["reason"] == "outranked"
     assert chat["drift"]["detail"]["winner"]["new"] is False
     any_chat = next(p for p in data["picks"] if p["policy"] == "any-chat")
     assert (any_chat["changed"], any_chat["drift"]) == (False, None)
-    assert any_chat["before"] == any_chat["after"] == {
-        "model_name": "groq/gemma-7b-it", "endpoint": "/v1/chat/completions", "via": None}
+    assert (
+        any_chat["before"]
+        == any_chat["after"]
+        == {"model_name": "groq/gemma-7b-it", "endpoint": "/v1/chat/completions", "via": None}
+    )
 
 
 def test_a_new_winner_is_new_to_the_catalog(cli, catalogs):
@@ -105,8 +131,12 @@ def test_a_new_winner_is_new_to_the_catalog(cli, catalogs):
     Path("new.json").write_text(json.dumps(entries))
     _, out, _ = cli("diff", "old.json", "new.json", "-f", "drift.yaml", "--json")
     chat = next(p for p in json.loads(out)["picks"] if p["policy"] == "chat")
-    assert chat["drift"]["detail"]["winner"] == {"model_name": "groq/cheaper", "value": 0.01,
-                                                 "new": True, "was_candidate": False}
+    assert chat["drift"]["detail"]["winner"] == {
+        "model_name": "groq/cheaper",
+        "value": 0.01,
+        "new": True,
+        "was_candidate": False,
+    }
     assert chat["drift"]["text"].endswith("; groq/cheaper is new to the catalog")
 
 

@@ -43,19 +43,29 @@ def test_embedding_names_and_prices_as_a_policy():
     # jq '[.[] | select(.supports | index("embeddings")) | {model_name, input_per_mtok}]'
     path = DATA / "litellm-2026-07-sample.json"
     raw = json.loads(path.read_text())
-    expected = [{"model_name": e["model_name"], "input_per_mtok": e.get("input_per_mtok")}
-                for e in raw if "embeddings" in (e.get("supports") or [])]
+    expected = [
+        {"model_name": e["model_name"], "input_per_mtok": e.get("input_per_mtok")}
+        for e in raw
+        if "embeddings" in (e.get("supports") or [])
+    ]
     assert expected, "the sample must hold embedding models"
-    found = [{"model_name": e["model_name"], "input_per_mtok": e.get("input_per_mtok")}
-             for e in policyeng.compile("supports embeddings").filter(policyeng.load_catalog(path))]
+    found = [
+        {"model_name": e["model_name"], "input_per_mtok": e.get("input_per_mtok")}
+        for e in policyeng.compile("supports embeddings").filter(policyeng.load_catalog(path))
+    ]
     assert found == expected
 
 
 def test_cheapest_embedding_model_matches_a_hand_written_min():
     path = DATA / "litellm-2026-07-sample.json"
     raw = json.loads(path.read_text())
-    pickable = [e for e in raw if "embeddings" in (e.get("supports") or [])
-                and e.get("category") == "embedding" and e.get("input_per_mtok") is not None]
+    pickable = [
+        e
+        for e in raw
+        if "embeddings" in (e.get("supports") or [])
+        and e.get("category") == "embedding"
+        and e.get("input_per_mtok") is not None
+    ]
     best = min(pickable, key=lambda e: (e["input_per_mtok"], e["model_name"]))
     selection = policyeng.select("supports embeddings order by input_per_mtok", str(path))
     assert selection.model_name == best["model_name"]

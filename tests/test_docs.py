@@ -39,9 +39,11 @@ def console_examples(page: Path) -> list[tuple[str, str]]:
 
 
 def python_examples() -> list[tuple[str, str]]:
-    return [(page_name(page), code) for page in PAGES
-            for code in re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"),
-                                   flags=re.S)]
+    return [
+        (page_name(page), code)
+        for page in PAGES
+        for code in re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)
+    ]
 
 
 def normalise(text: str) -> str:
@@ -63,15 +65,26 @@ def scratch(tmp_path: Path) -> Path:
 def test_console_examples_run_as_shown(page, tmp_path):
     # The examples run as the docs say: with POLICYENG_CATALOG=builtin (see the catalog page).
     work = scratch(tmp_path)
-    env = {**os.environ, "PYTHONPATH": IMPORTED_FROM, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1",
-           "POLICYENG_CATALOG": "builtin", "POLICYENG_CACHE_DIR": str(tmp_path / "cache")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": IMPORTED_FROM,
+        "PYTHONUNBUFFERED": "1",
+        "NO_COLOR": "1",
+        "POLICYENG_CATALOG": "builtin",
+        "POLICYENG_CACHE_DIR": str(tmp_path / "cache"),
+    }
     env.pop("COLUMNS", None)  # piped tables are full width unless COLUMNS is set
     prelude = f'policyeng() {{ "{sys.executable}" -m policyeng "$@"; }}\n'
     for command, expected in console_examples(page):
         result = subprocess.run(
             ["bash", "-c", prelude + command.replace("python ", f'"{sys.executable}" ', 1)],
-            cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, timeout=60, check=False,
+            cwd=work,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert normalise(result.stdout) == normalise(expected), f"{page_name(page)}: {command}"
 
@@ -83,8 +96,9 @@ def test_the_docs_have_the_key_examples():
     assert "policyeng check policies/ --catalog catalog.json --locked" in commands
 
 
-@pytest.mark.parametrize(("page", "code"), python_examples(),
-                         ids=[page for page, _ in python_examples()])
+@pytest.mark.parametrize(
+    ("page", "code"), python_examples(), ids=[page for page, _ in python_examples()]
+)
 def test_python_example(page, code, tmp_path, monkeypatch):
     monkeypatch.chdir(scratch(tmp_path))
     exec(compile(code, page, "exec"), {})

@@ -61,8 +61,14 @@ def unknown_category(entries):
 
 
 def cheaper_added(entries):
-    entries.append({**entry(entries, PICK), "model_name": "groq/new-cheap", "slug": "new-cheap",
-                    "output_per_mtok": 0.01})
+    entries.append(
+        {
+            **entry(entries, PICK),
+            "model_name": "groq/new-cheap",
+            "slug": "new-cheap",
+            "output_per_mtok": 0.01,
+        }
+    )
 
 
 def tie_added(entries):
@@ -75,29 +81,55 @@ def primary_emptied(entries):
 
 
 CASES = {
-    "removed": (removed, RUNNER_UP, "removed",
-                f"{PICK} is no longer in the catalog"),
-    "repriced": (repriced, RUNNER_UP, "outranked",
-                 f"{RUNNER_UP} ranks ahead on output_per_mtok: 0.08 against 0.5 for {PICK}; "
-                 f"{PICK}'s output_per_mtok moved from 0.08 to 0.5"),
-    "priced-out": (priced_out, RUNNER_UP, "fails",
-                   f"{PICK} fails clause 2 `output_per_mtok < 1`: output_per_mtok was 0.08, "
-                   "now 1.5"),
-    "unhealthy": (unhealthy, RUNNER_UP, "fails",
-                  f"{PICK} fails clause 3 `healthy`: health_status was \"healthy\", now \"down\"; "
-                  "healthy was true, now false"),
-    "no-endpoint": (unknown_category, RUNNER_UP, "no-endpoint",
-                    f"{PICK} has no endpoint now: its category was \"text\", now \"rerank\""),
-    "cheaper": (cheaper_added, "groq/new-cheap", "outranked",
-                f"groq/new-cheap ranks ahead on output_per_mtok: 0.01 against 0.08 for {PICK}; "
-                "groq/new-cheap was not a candidate then"),
-    "tie": (tie_added, "groq/aaa-twin", "tie-break",
-            f"groq/aaa-twin ties with {PICK} on output_per_mtok = 0.08, context_window desc = "
-            "128000 and comes first by model_name; groq/aaa-twin was not a candidate then"),
-    "fallback": (primary_emptied, RUNNER_UP, "fallback",
-                 "chat matches nothing now (groq/llama-3.1-8b-instant fails clause 1 "
-                 "`supports tool_use`: supports was [\"chat\", \"streaming\", \"tool_use\"], "
-                 "now [\"chat\", \"streaming\"]); any-chat resolved"),
+    "removed": (removed, RUNNER_UP, "removed", f"{PICK} is no longer in the catalog"),
+    "repriced": (
+        repriced,
+        RUNNER_UP,
+        "outranked",
+        f"{RUNNER_UP} ranks ahead on output_per_mtok: 0.08 against 0.5 for {PICK}; "
+        f"{PICK}'s output_per_mtok moved from 0.08 to 0.5",
+    ),
+    "priced-out": (
+        priced_out,
+        RUNNER_UP,
+        "fails",
+        f"{PICK} fails clause 2 `output_per_mtok < 1`: output_per_mtok was 0.08, now 1.5",
+    ),
+    "unhealthy": (
+        unhealthy,
+        RUNNER_UP,
+        "fails",
+        f'{PICK} fails clause 3 `healthy`: health_status was "healthy", now "down"; '
+        "healthy was true, now false",
+    ),
+    "no-endpoint": (
+        unknown_category,
+        RUNNER_UP,
+        "no-endpoint",
+        f'{PICK} has no endpoint now: its category was "text", now "rerank"',
+    ),
+    "cheaper": (
+        cheaper_added,
+        "groq/new-cheap",
+        "outranked",
+        f"groq/new-cheap ranks ahead on output_per_mtok: 0.01 against 0.08 for {PICK}; "
+        "groq/new-cheap was not a candidate then",
+    ),
+    "tie": (
+        tie_added,
+        "groq/aaa-twin",
+        "tie-break",
+        f"groq/aaa-twin ties with {PICK} on output_per_mtok = 0.08, context_window desc = "
+        "128000 and comes first by model_name; groq/aaa-twin was not a candidate then",
+    ),
+    "fallback": (
+        primary_emptied,
+        RUNNER_UP,
+        "fallback",
+        "chat matches nothing now (groq/llama-3.1-8b-instant fails clause 1 "
+        '`supports tool_use`: supports was ["chat", "streaming", "tool_use"], '
+        'now ["chat", "streaming"]); any-chat resolved',
+    ),
 }
 
 
@@ -112,8 +144,9 @@ def test_each_reason_in_text_and_json(cli, project, case):
     assert lines[fail + 1].strip() == f"{reason}: {text}"
     row = lines[lines.index("drift against policies.lock:") + 2].split()
     assert (row[0], row[-1]) == ("chat", reason)
-    code, out, _ = cli("check", "drift.yaml", "--catalog", "catalog.json", "--locked",
-                       "--format", "json")
+    code, out, _ = cli(
+        "check", "drift.yaml", "--catalog", "catalog.json", "--locked", "--format", "json"
+    )
     chat = next(r for r in json.loads(out) if r["policy"] == "chat")
     assert chat["drift"]["reason"] == reason and chat["drift"]["text"] == text
     assert chat["drift"]["locked"]["model_name"] == PICK
@@ -123,22 +156,34 @@ def test_each_reason_in_text_and_json(cli, project, case):
 
 def test_values_then_and_now_are_plain_data(cli, project):
     edit(project / "catalog.json", priced_out)
-    _, out, _ = cli("check", "drift.yaml", "--catalog", "catalog.json", "--locked",
-                    "--format", "json")
+    _, out, _ = cli(
+        "check", "drift.yaml", "--catalog", "catalog.json", "--locked", "--format", "json"
+    )
     drift = next(r for r in json.loads(out) if r["policy"] == "chat")["drift"]
-    assert drift["detail"] == {"clause": 2, "clause_text": "output_per_mtok < 1",
-                               "values": {"output_per_mtok": {"then": 0.08, "now": 1.5}}}
+    assert drift["detail"] == {
+        "clause": 2,
+        "clause_text": "output_per_mtok < 1",
+        "values": {"output_per_mtok": {"then": 0.08, "now": 1.5}},
+    }
 
 
 def test_an_outranking_winner_reports_the_deciding_key_and_both_values(cli, project):
     edit(project / "catalog.json", cheaper_added)
-    _, out, _ = cli("check", "drift.yaml", "--catalog", "catalog.json", "--locked",
-                    "--format", "json")
+    _, out, _ = cli(
+        "check", "drift.yaml", "--catalog", "catalog.json", "--locked", "--format", "json"
+    )
     detail = next(r for r in json.loads(out) if r["policy"] == "chat")["drift"]["detail"]
-    assert detail == {"key": "output_per_mtok",
-                      "winner": {"model_name": "groq/new-cheap", "value": 0.01, "new": None,
-                                 "was_candidate": False},
-                      "locked_value": 0.08, "moved": []}
+    assert detail == {
+        "key": "output_per_mtok",
+        "winner": {
+            "model_name": "groq/new-cheap",
+            "value": 0.01,
+            "new": None,
+            "was_candidate": False,
+        },
+        "locked_value": 0.08,
+        "moved": [],
+    }
 
 
 @pytest.fixture
@@ -151,8 +196,9 @@ TIE_TEXT = CASES["tie"][3]
 
 
 def test_junit_failure_carries_the_reason(cli, tied):
-    _, out, _ = cli("check", "drift.yaml", "--catalog", "catalog.json", "--locked",
-                    "--format", "junit")
+    _, out, _ = cli(
+        "check", "drift.yaml", "--catalog", "catalog.json", "--locked", "--format", "junit"
+    )
     root = ET.fromstring(out.split("\n", 1)[1])
     case = next(c for c in root.iter("testcase") if c.get("name") == "chat")
     failure = case.find("failure")
@@ -166,22 +212,26 @@ def test_junit_failure_carries_the_reason(cli, tied):
 
 
 def test_github_annotation_carries_the_reason(cli, tied):
-    _, out, _ = cli("check", "drift.yaml", "--catalog", "catalog.json", "--locked",
-                    "--format", "github")
+    _, out, _ = cli(
+        "check", "drift.yaml", "--catalog", "catalog.json", "--locked", "--format", "github"
+    )
     [line] = [x for x in out.splitlines() if "policy 'chat'" in x]
-    assert line.startswith("::error file=drift.yaml,line=4::policy 'chat': drifted from "
-                           "policies.lock: locked groq/llama-3.1-8b-instant, now groq/aaa-twin")
+    assert line.startswith(
+        "::error file=drift.yaml,line=4::policy 'chat': drifted from "
+        "policies.lock: locked groq/llama-3.1-8b-instant, now groq/aaa-twin"
+    )
     assert line.endswith(f"(tie-break: {TIE_TEXT})")
     assert out.splitlines()[-2].startswith("catalog catalog.json: sha256 ")
 
 
 def test_tap_diagnostics_carry_the_reason(cli, tied):
-    code, out, _ = cli("check", "drift.yaml", "--catalog", "catalog.json", "--locked",
-                       "--format", "tap")
+    code, out, _ = cli(
+        "check", "drift.yaml", "--catalog", "catalog.json", "--locked", "--format", "tap"
+    )
     assert code == 1
     lines = out.splitlines()
     assert lines[:3] == ["TAP version 14", "1..2", "not ok 1 - chat"]
-    block = lines[lines.index("  ---"):lines.index("  ...") + 1]
+    block = lines[lines.index("  ---") : lines.index("  ...") + 1]
     import yaml
 
     data = yaml.safe_load("\n".join(line[2:] for line in block[1:-1]))
@@ -196,8 +246,9 @@ def test_tap_diagnostics_carry_the_reason(cli, tied):
 
 
 def test_sarif_result_has_a_rule_per_reason_and_the_policy_location(cli, tied):
-    _, out, _ = cli("check", "drift.yaml", "--catalog", "catalog.json", "--locked",
-                    "--format", "sarif")
+    _, out, _ = cli(
+        "check", "drift.yaml", "--catalog", "catalog.json", "--locked", "--format", "sarif"
+    )
     log = json.loads(out)
     [run] = log["runs"]
     result, other = run["results"]
@@ -206,30 +257,40 @@ def test_sarif_result_has_a_rule_per_reason_and_the_policy_location(cli, tied):
     assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "drift/tie-break"
     assert result["message"]["text"].endswith(f"(tie-break: {TIE_TEXT})")
     assert result["locations"][0]["physicalLocation"] == {
-        "artifactLocation": {"uri": "drift.yaml"}, "region": {"startLine": 4, "startColumn": 3}}
+        "artifactLocation": {"uri": "drift.yaml"},
+        "region": {"startLine": 4, "startColumn": 3},
+    }
     assert result["properties"]["drift"]["reason"] == "tie-break"
     assert run["properties"]["catalog"]["source"] == "catalog.json"
 
 
 def test_a_version_1_lock_still_works_and_says_what_it_cannot_tell(cli, project):
     lock = json.loads(Path("policies.lock").read_text())
-    lock = {"version": 1, "catalog": {k: lock["catalog"][k] for k in ("source", "sha256")},
-            "policies": {n: {k: p[k] for k in ("model_name", "endpoint", "via")}
-                         for n, p in lock["policies"].items()}}
+    lock = {
+        "version": 1,
+        "catalog": {k: lock["catalog"][k] for k in ("source", "sha256")},
+        "policies": {
+            n: {k: p[k] for k in ("model_name", "endpoint", "via")}
+            for n, p in lock["policies"].items()
+        },
+    }
     Path("policies.lock").write_text(json.dumps(lock))
     assert cli("check", "drift.yaml", "--catalog", "catalog.json", "--locked")[0] == 0
     edit(project / "catalog.json", priced_out)
-    code, out, _ = cli("check", "drift.yaml", "--catalog", "catalog.json", "--locked",
-                       "--format", "json")
+    code, out, _ = cli(
+        "check", "drift.yaml", "--catalog", "catalog.json", "--locked", "--format", "json"
+    )
     drift = next(r for r in json.loads(out) if r["policy"] == "chat")["drift"]
     assert code == 1 and drift["reason"] == "fails"
-    assert drift["text"] == (f"{PICK} fails clause 2 `output_per_mtok < 1`: output_per_mtok "
-                             "is now 1.5")
+    assert drift["text"] == (
+        f"{PICK} fails clause 2 `output_per_mtok < 1`: output_per_mtok is now 1.5"
+    )
     assert "version 1 lock" in drift["limited"]
 
 
-SARIF_SCHEMA = json.loads((Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json")
-                          .read_text(encoding="utf-8"))
+SARIF_SCHEMA = json.loads(
+    (Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8")
+)
 
 
 def sarif_errors(text: str) -> list[str]:
@@ -244,8 +305,16 @@ def sarif_errors(text: str) -> list[str]:
 def test_sarif_is_valid_against_the_published_schema(cli, project, case):
     edit(project / "catalog.json", CASES[case][0])
     Path("extra.yaml").write_text("version: 1\npolicies:\n  none: {where: 'supports nothing'}\n")
-    code, out, _ = cli("check", "drift.yaml", "extra.yaml", "--catalog", "catalog.json",
-                       "--locked", "--format", "sarif")
+    code, out, _ = cli(
+        "check",
+        "drift.yaml",
+        "extra.yaml",
+        "--catalog",
+        "catalog.json",
+        "--locked",
+        "--format",
+        "sarif",
+    )
     assert code == 1
     assert sarif_errors(out) == []
     rules = {r["ruleId"] for r in json.loads(out)["runs"][0]["results"]}

@@ -60,8 +60,12 @@ def test_funnel_counts_match_counts_computed_independently_on_a_real_catalog():
 
     entries = raw
     expected = []
-    for test in (_supports("tool_use"), _reasoning_or_openai,
-                 lambda e: not _price_at_least_5(e), _healthy):
+    for test in (
+        _supports("tool_use"),
+        _reasoning_or_openai,
+        lambda e: not _price_at_least_5(e),
+        _healthy,
+    ):
         entered = entries
         entries, numbers = _counts(test, entered)
         expected.append((entered, numbers))
@@ -83,7 +87,8 @@ def test_funnel_counts_match_counts_computed_independently_on_a_real_catalog():
         _counts(lambda e: e.get("provider") == "openai", reached)[1],
     ]
     assert [c["clause"] for c in or_step["children"]] == [
-        'category == "reasoning"', 'provider == "openai"'
+        'category == "reasoning"',
+        'provider == "openai"',
     ]
     # a `not` of a single comparison is a leaf: its own line says it all
     assert data["funnel"][2]["children"] == []
@@ -96,16 +101,20 @@ def test_funnel_tree_under_not_counts_each_part_of_the_inner_and():
     policy = policyeng.compile("has output_per_mtok and not (healthy and supports tool_use)")
     (first, second) = policy.explain(policyeng.load_catalog(str(SAMPLE)))["funnel"]
     reached, _ = _counts(lambda e: e.get("output_per_mtok") is not None, raw)
-    assert _numbers(second) == _counts(
-        lambda e: not (_healthy(e) and _supports("tool_use")(e)), reached)[1]
+    assert (
+        _numbers(second)
+        == _counts(lambda e: not (_healthy(e) and _supports("tool_use")(e)), reached)[1]
+    )
     (inner,) = second["children"]
     assert inner["clause"] == "(healthy and supports tool_use)"
-    assert _numbers(inner) == _counts(lambda e: _healthy(e) and _supports("tool_use")(e),
-                                      reached)[1]
+    assert (
+        _numbers(inner) == _counts(lambda e: _healthy(e) and _supports("tool_use")(e), reached)[1]
+    )
     # inside the inner `and`, a funnel again: the second part sees what the first kept
     healthy_ones, healthy_numbers = _counts(_healthy, reached)
     assert [_numbers(c) for c in inner["children"]] == [
-        healthy_numbers, _counts(_supports("tool_use"), healthy_ones)[1]
+        healthy_numbers,
+        _counts(_supports("tool_use"), healthy_ones)[1],
     ]
     assert first["children"] == []
 
@@ -130,8 +139,15 @@ def entries(*specs):
 
 CATALOG = entries(
     ("cheap", {"input_per_mtok": 0.1, "output_per_mtok": 0.2, "context_window": 32_000}),
-    ("pricey", {"input_per_mtok": 1.0, "output_per_mtok": 1.2, "context_window": 128_000,
-                "provider": "Qwen"}),
+    (
+        "pricey",
+        {
+            "input_per_mtok": 1.0,
+            "output_per_mtok": 1.2,
+            "context_window": 128_000,
+            "provider": "Qwen",
+        },
+    ),
     ("no-price", {"input_per_mtok": 0.1, "context_window": 8_000}),
     ("null-price", {"input_per_mtok": None, "output_per_mtok": None}),
     ("chat-only", {"supports": ["chat", "streaming"], "output_per_mtok": 0.1}),
@@ -172,39 +188,98 @@ def why(policy: str, model: str) -> dict:
 @pytest.mark.parametrize(
     ("policy", "model", "clause", "reason", "values"),
     [
-        ("supports chat and supports tool_use", "chat-only", "supports tool_use",
-         "supports = [chat, streaming], needs tool_use", {"supports": ["chat", "streaming"]}),
-        ("output_per_mtok < 1", "pricey", "output_per_mtok < 1",
-         "output_per_mtok = 1.2, needs < 1", {"output_per_mtok": 1.2}),
-        ("output_per_mtok < 1", "no-price", "output_per_mtok < 1",
-         "output_per_mtok is missing, so output_per_mtok < 1 is false",
-         {"output_per_mtok": None}),
-        ("output_per_mtok < 1", "null-price", "output_per_mtok < 1",
-         "output_per_mtok is missing, so output_per_mtok < 1 is false",
-         {"output_per_mtok": None}),
-        ('category in ["text", "code"]', "picture", 'category in ["text", "code"]',
-         'category = "image", needs in ["text", "code"]', {"category": "image"}),
-        ('provider not in ["Qwen"]', "pricey", 'provider not in ["Qwen"]',
-         'provider = "Qwen", needs not in ["Qwen"]', {"provider": "Qwen"}),
-        ('model_name matches "ch*"', "pricey", 'model_name matches "ch*"',
-         'model_name = "pricey", needs matches "ch*"', {"model_name": "pricey"}),
-        ('provider matches "q*"', "cheap", 'provider matches "q*"',
-         'provider is missing, so provider matches "q*" is false', {"provider": None}),
-        ("has max_output", "cheap", "has max_output",
-         "max_output is missing (absent or null), needs has max_output", {"max_output": None}),
-        ("healthy", "sick", "healthy", 'health_status = "degraded", needs "healthy"',
-         {"healthy": False, "health_status": "degraded"}),
-        ("3 * input_per_mtok + output_per_mtok < 2", "pricey",
-         "3 * input_per_mtok + output_per_mtok < 2",
-         "3 * input_per_mtok + output_per_mtok = 4.2 (input_per_mtok = 1; "
-         "output_per_mtok = 1.2), needs < 2",
-         {"input_per_mtok": 1.0, "output_per_mtok": 1.2}),
-        ("input_per_mtok >= output_per_mtok", "cheap", "input_per_mtok >= output_per_mtok",
-         "input_per_mtok = 0.1; output_per_mtok = 0.2, needs input_per_mtok >= output_per_mtok",
-         {"input_per_mtok": 0.1, "output_per_mtok": 0.2}),
-        ('not (provider == "Qwen")', "pricey", 'not (provider == "Qwen")',
-         'provider = "Qwen", so (provider == "Qwen") holds and `not` drops it',
-         {"provider": "Qwen"}),
+        (
+            "supports chat and supports tool_use",
+            "chat-only",
+            "supports tool_use",
+            "supports = [chat, streaming], needs tool_use",
+            {"supports": ["chat", "streaming"]},
+        ),
+        (
+            "output_per_mtok < 1",
+            "pricey",
+            "output_per_mtok < 1",
+            "output_per_mtok = 1.2, needs < 1",
+            {"output_per_mtok": 1.2},
+        ),
+        (
+            "output_per_mtok < 1",
+            "no-price",
+            "output_per_mtok < 1",
+            "output_per_mtok is missing, so output_per_mtok < 1 is false",
+            {"output_per_mtok": None},
+        ),
+        (
+            "output_per_mtok < 1",
+            "null-price",
+            "output_per_mtok < 1",
+            "output_per_mtok is missing, so output_per_mtok < 1 is false",
+            {"output_per_mtok": None},
+        ),
+        (
+            'category in ["text", "code"]',
+            "picture",
+            'category in ["text", "code"]',
+            'category = "image", needs in ["text", "code"]',
+            {"category": "image"},
+        ),
+        (
+            'provider not in ["Qwen"]',
+            "pricey",
+            'provider not in ["Qwen"]',
+            'provider = "Qwen", needs not in ["Qwen"]',
+            {"provider": "Qwen"},
+        ),
+        (
+            'model_name matches "ch*"',
+            "pricey",
+            'model_name matches "ch*"',
+            'model_name = "pricey", needs matches "ch*"',
+            {"model_name": "pricey"},
+        ),
+        (
+            'provider matches "q*"',
+            "cheap",
+            'provider matches "q*"',
+            'provider is missing, so provider matches "q*" is false',
+            {"provider": None},
+        ),
+        (
+            "has max_output",
+            "cheap",
+            "has max_output",
+            "max_output is missing (absent or null), needs has max_output",
+            {"max_output": None},
+        ),
+        (
+            "healthy",
+            "sick",
+            "healthy",
+            'health_status = "degraded", needs "healthy"',
+            {"healthy": False, "health_status": "degraded"},
+        ),
+        (
+            "3 * input_per_mtok + output_per_mtok < 2",
+            "pricey",
+            "3 * input_per_mtok + output_per_mtok < 2",
+            "3 * input_per_mtok + output_per_mtok = 4.2 (input_per_mtok = 1; "
+            "output_per_mtok = 1.2), needs < 2",
+            {"input_per_mtok": 1.0, "output_per_mtok": 1.2},
+        ),
+        (
+            "input_per_mtok >= output_per_mtok",
+            "cheap",
+            "input_per_mtok >= output_per_mtok",
+            "input_per_mtok = 0.1; output_per_mtok = 0.2, needs input_per_mtok >= output_per_mtok",
+            {"input_per_mtok": 0.1, "output_per_mtok": 0.2},
+        ),
+        (
+            'not (provider == "Qwen")',
+            "pricey",
+            'not (provider == "Qwen")',
+            'provider = "Qwen", so (provider == "Qwen") holds and `not` drops it',
+            {"provider": "Qwen"},
+        ),
     ],
 )
 def test_why_not_names_the_failing_predicate_and_the_models_values(
@@ -224,7 +299,7 @@ def test_why_not_under_or_lists_every_alternative():
     answer = why('healthy and (provider == "Qwen" or output_per_mtok < 0.15)', "cheap")
     assert answer["clause"] == '(provider == "Qwen" or output_per_mtok < 0.15)'
     assert [(a["clause"], a["reason"]) for a in answer["alternatives"]] == [
-        ('provider == "Qwen"', "provider is missing, so provider == \"Qwen\" is false"),
+        ('provider == "Qwen"', 'provider is missing, so provider == "Qwen" is false'),
         ("output_per_mtok < 0.15", "output_per_mtok = 0.2, needs < 0.15"),
     ]
 
@@ -238,19 +313,27 @@ def test_why_not_inside_a_nested_and_points_at_the_part_that_fails():
 
 
 def test_why_not_for_a_model_that_passed_but_ranked_lower_names_the_deciding_key():
-    answer = why("supports tool_use and healthy order by output_per_mtok, context_window desc",
-                 "cheap")
+    answer = why(
+        "supports tool_use and healthy order by output_per_mtok, context_window desc", "cheap"
+    )
     assert (answer["status"], answer["rank"], answer["of"], answer["pick"]) == (
-        "ranked", 4, 7, "picture")
+        "ranked",
+        4,
+        7,
+        "picture",
+    )
     assert answer["keys"] == [0.2, 32_000]
     assert [(g["key"], g["count"], g["value"], g["examples"]) for g in answer["ahead_by"]] == [
-        ("output_per_mtok", 2, 0.2, [{"model_name": "picture", "value": 0.0},
-                                     {"model_name": "reranker", "value": 0.0}]),
+        (
+            "output_per_mtok",
+            2,
+            0.2,
+            [{"model_name": "picture", "value": 0.0}, {"model_name": "reranker", "value": 0.0}],
+        ),
         ("context_window desc", 1, 32_000, [{"model_name": "also-cheap", "value": 64_000}]),
     ]
     # the reranker ties with the pick on output_per_mtok: same key, not the tie-break
-    assert why("supports tool_use order by output_per_mtok", "reranker")["status"] == \
-        "no-endpoint"
+    assert why("supports tool_use order by output_per_mtok", "reranker")["status"] == "no-endpoint"
 
 
 def test_why_not_for_a_model_beaten_only_by_the_name_tie_break():
@@ -258,7 +341,10 @@ def test_why_not_for_a_model_beaten_only_by_the_name_tie_break():
     assert answer["status"] == "ranked"
     (group,) = answer["ahead_by"]
     assert (group["key"], group["tie_break"], group["count"]) == (
-        "model_name (the final tie-break)", True, 1)
+        "model_name (the final tie-break)",
+        True,
+        1,
+    )
     assert group["examples"] == [{"model_name": "also-cheap", "value": "also-cheap"}]
 
 
@@ -281,7 +367,8 @@ def test_unknown_model_gets_did_you_mean():
 
 def test_explain_is_plain_json_data():
     data = policyeng.compile("supports tool_use order by output_per_mtok").explain(
-        CATALOG, model="pricey")
+        CATALOG, model="pricey"
+    )
     assert json.loads(json.dumps(data, allow_nan=False)) == data
 
 
@@ -318,7 +405,7 @@ def test_explain_agrees_with_filter_rank_and_select(text):
 
 def test_clauses_read_as_written_parentheses_included():
     policy = policyeng.compile(
-        'healthy and not (output_per_mtok >= 5) and (input_per_mtok + output_per_mtok) * 2 < 3 '
+        "healthy and not (output_per_mtok >= 5) and (input_per_mtok + output_per_mtok) * 2 < 3 "
         'and 1 < (context_window / 1k) and model_name matches "(x*" and (has slug or healthy)'
     )
     assert [s["clause"] for s in policy.explain(CATALOG)["funnel"]] == [

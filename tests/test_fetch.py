@@ -11,8 +11,9 @@ from catalog_server import reply
 from policyeng.catalog.http import FetchSettings, _retry_after, get
 from policyeng.errors import CatalogError
 
-SETTINGS = FetchSettings(retries=4, backoff=0.5, backoff_max=3.0, retry_after_max=10.0,
-                         deadline=60.0)
+SETTINGS = FetchSettings(
+    retries=4, backoff=0.5, backoff_max=3.0, retry_after_max=10.0, deadline=60.0
+)
 
 
 def fetch(url: str, settings: FetchSettings = SETTINGS, jitter: float = 1.0):
@@ -55,7 +56,8 @@ def test_a_wait_past_the_deadline_gives_up_at_once(server):
     error, waits = fetch(server.url(), FetchSettings(deadline=5.0))
     assert waits == []
     assert str(error).startswith(
-        f"catalog {server.url()}: HTTP 429 Too Many Requests; gave up after ")
+        f"catalog {server.url()}: HTTP 429 Too Many Requests; gave up after "
+    )
     assert str(error).endswith(" s (the fetch deadline is 5 s)")
 
 
@@ -91,11 +93,13 @@ def test_a_hanging_name_lookup_is_cut_off_at_the_deadline(monkeypatch):
     started = time.monotonic()
     try:
         with pytest.raises(CatalogError) as raised:
-            get("http://catalog.invalid/api/models",
-                settings=FetchSettings(deadline=0.3, retries=0))  # no retry after release
+            get(
+                "http://catalog.invalid/api/models", settings=FetchSettings(deadline=0.3, retries=0)
+            )  # no retry after release
     finally:
         released.set()
     assert time.monotonic() - started < 1.5
     assert str(raised.value) == (
         "catalog http://catalog.invalid/api/models: no answer within the 0.3 s fetch deadline "
-        "(stuck resolving the host name or connecting)")
+        "(stuck resolving the host name or connecting)"
+    )

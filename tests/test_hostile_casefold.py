@@ -22,17 +22,20 @@ def matching(pattern: str, names: list[str]) -> list[str]:
     return [e["model_name"] for e in policy.filter(catalog)]
 
 
-@pytest.mark.parametrize("pattern, name, matches", [
-    ("straße", "STRASSE", True),
-    ("STRASSE", "straße", True),
-    ("*SS*", "Maße-7B", True),
-    ("ΣΑΣ", "σας", True),       # final sigma folds to sigma
-    ("ǅ*", "ǆemal", True),       # title case folds too
-    ("ﬁne-*", "FINE-tuned", True),  # a ligature folds to its letters
-    ("İ", "i", False),           # İ folds to i + combining dot: not a plain i
-    ("i", "I", True),
-    ("qwen-?b", "QWEN-7B", True),
-])
+@pytest.mark.parametrize(
+    "pattern, name, matches",
+    [
+        ("straße", "STRASSE", True),
+        ("STRASSE", "straße", True),
+        ("*SS*", "Maße-7B", True),
+        ("ΣΑΣ", "σας", True),  # final sigma folds to sigma
+        ("ǅ*", "ǆemal", True),  # title case folds too
+        ("ﬁne-*", "FINE-tuned", True),  # a ligature folds to its letters
+        ("İ", "i", False),  # İ folds to i + combining dot: not a plain i
+        ("i", "I", True),
+        ("qwen-?b", "QWEN-7B", True),
+    ],
+)
 def test_matches_folds_case_on_both_sides(pattern, name, matches):
     assert matching(pattern, [name]) == ([name] if matches else [])
 
@@ -49,9 +52,11 @@ def test_the_engine_and_the_reference_interpreter_agree_on_folding(pattern, name
 
 
 def test_text_ordering_is_by_code_point():
-    catalog = Catalog.from_entries([
-        {"model_name": f"m{i}", "category": "text", "provider": p}
-        for i, p in enumerate(["b", "B", "é", "Z", "a", "É"])
-    ])
+    catalog = Catalog.from_entries(
+        [
+            {"model_name": f"m{i}", "category": "text", "provider": p}
+            for i, p in enumerate(["b", "B", "é", "Z", "a", "É"])
+        ]
+    )
     ranked = policyeng.compile("true order by provider").rank(catalog)
     assert [e["provider"] for e in ranked] == ["B", "Z", "a", "b", "É", "é"]

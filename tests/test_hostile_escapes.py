@@ -58,13 +58,26 @@ def assert_shown_not_obeyed(text: str) -> None:
 @pytest.fixture
 def hostile_catalog(write_catalog):
     """Two hostile models that are picked, one entry skipped for a hostile reason."""
-    return write_catalog([
-        {"model_name": ATTACK, "category": "text", "supports": ["chat"], "provider": ATTACK,
-         "description": ATTACK, "health_status": ATTACK, "output_per_mtok": 0.5},
-        {"model_name": EVERYTHING, "category": EVERYTHING, "supports": ["chat", EVERYTHING],
-         "output_per_mtok": 0.7},
-        {"model_name": "skipped" + ATTACK, "context_window": ATTACK},
-    ])
+    return write_catalog(
+        [
+            {
+                "model_name": ATTACK,
+                "category": "text",
+                "supports": ["chat"],
+                "provider": ATTACK,
+                "description": ATTACK,
+                "health_status": ATTACK,
+                "output_per_mtok": 0.5,
+            },
+            {
+                "model_name": EVERYTHING,
+                "category": EVERYTHING,
+                "supports": ["chat", EVERYTHING],
+                "output_per_mtok": 0.7,
+            },
+            {"model_name": "skipped" + ATTACK, "context_window": ATTACK},
+        ]
+    )
 
 
 def test_visible_writes_json_escapes_and_keeps_printable_text():
@@ -103,8 +116,9 @@ def test_text_output_shows_control_characters_escaped(cli, hostile_catalog, argv
 
 
 def test_select_prints_the_escaped_name_on_one_line(cli, hostile_catalog):
-    code, out, _ = cli("select", "supports chat order by output_per_mtok",
-                       "--catalog", str(hostile_catalog))
+    code, out, _ = cli(
+        "select", "supports chat order by output_per_mtok", "--catalog", str(hostile_catalog)
+    )
     assert code == 0
     assert out == visible(ATTACK) + "  /v1/chat/completions\n"
     assert "\\u001b]0;PWNED\\u0007\\u001b[2J\\u009b31m\\u202eevil\\r\\nFAKE" in out
@@ -145,11 +159,15 @@ def hostile_project(tmp_path, write_catalog, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "policies.yaml").write_text(
         "version: 1\npolicies:\n  chat:\n    where: supports chat order by output_per_mtok\n"
-        "    expect: {model_name_in: [plain]}\n", encoding="utf-8")
-    before = write_catalog([{"model_name": ATTACK, "category": "text", "supports": ["chat"]}],
-                           "before.json")
-    after = write_catalog([{"model_name": EVERYTHING, "category": "text",
-                            "supports": ["chat"]}], "after.json")
+        "    expect: {model_name_in: [plain]}\n",
+        encoding="utf-8",
+    )
+    before = write_catalog(
+        [{"model_name": ATTACK, "category": "text", "supports": ["chat"]}], "before.json"
+    )
+    after = write_catalog(
+        [{"model_name": EVERYTHING, "category": "text", "supports": ["chat"]}], "after.json"
+    )
     return before, after
 
 
@@ -163,8 +181,9 @@ def test_lock_summary_and_check_drift_table_show_controls_escaped(cli, hostile_p
     assert_shown_not_obeyed(err)
     Path("policies.yaml").write_text(policies, encoding="utf-8")
     for form in ("text", "junit", "github", "json", "sarif", "tap"):
-        code, out, err = cli("check", "policies.yaml", "--locked", "--catalog", str(after),
-                             "--format", form)
+        code, out, err = cli(
+            "check", "policies.yaml", "--locked", "--catalog", str(after), "--format", form
+        )
         assert code == 1, (form, out, err)
         assert_shown_not_obeyed(out)
         assert_shown_not_obeyed(err)
@@ -196,8 +215,13 @@ def _run_on_a_terminal(argv: list[str]) -> str:
     main_fd, terminal_fd = pty.openpty()
     env = {**os.environ, "PYTHONPATH": IMPORTED_FROM, "COLUMNS": "200"}
     env.pop("NO_COLOR", None)
-    process = subprocess.Popen([sys.executable, "-m", "policyeng", *argv], stdout=terminal_fd,
-                               stderr=terminal_fd, stdin=subprocess.DEVNULL, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "policyeng", *argv],
+        stdout=terminal_fd,
+        stderr=terminal_fd,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
     os.close(terminal_fd)
     chunks = []
     while True:
@@ -216,30 +240,48 @@ def _run_on_a_terminal(argv: list[str]) -> str:
     return b"".join(chunks).decode("utf-8")
 
 
-@pytest.mark.parametrize("argv", [
-    ["select", "supports chat order by output_per_mtok", "--top", "3"],
-    ["explain", "supports chat", "--model", ATTACK],
-    ["catalog"],
-], ids=lambda a: a[0])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["select", "supports chat order by output_per_mtok", "--top", "3"],
+        ["explain", "supports chat", "--model", ATTACK],
+        ["catalog"],
+    ],
+    ids=lambda a: a[0],
+)
 def test_on_a_real_terminal_only_policyeng_colours_get_through(hostile_catalog, argv):
     shown = _run_on_a_terminal([*argv, "--catalog", str(hostile_catalog)])
     assert "PWNED" in shown
     colours = re.findall(r"\x1b\[[0-9;]*m", shown)
     assert colours, "a terminal gets colour"
-    assert set(colours) <= {"\x1b[0m", "\x1b[1m", "\x1b[2m", "\x1b[32;1m", "\x1b[36m",
-                            "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[36;1m", "\x1b[31;1m"}
+    assert set(colours) <= {
+        "\x1b[0m",
+        "\x1b[1m",
+        "\x1b[2m",
+        "\x1b[32;1m",
+        "\x1b[36m",
+        "\x1b[31m",
+        "\x1b[32m",
+        "\x1b[33m",
+        "\x1b[36;1m",
+        "\x1b[31;1m",
+    }
     assert "\x1b[2J" not in shown and "\x1b]0;" not in shown
     assert raw_controls(re.sub(r"\x1b\[[0-9;]*m", "", shown), allowed="\r\n") == []
 
 
 @settings(max_examples=150, deadline=None)
-@given(names=st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=5),
-       colour=st.booleans(), width=st.sampled_from([None, 40, 200]))
+@given(
+    names=st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=5),
+    colour=st.booleans(),
+    width=st.sampled_from([None, 40, 200]),
+)
 def test_rendered_tables_never_hold_a_raw_control_character(names, colour, width):
     style = tables.Style(sys.stdout, colour=colour, width=width)
     rows = [[name, (name, "cyan"), "/v1/x", tables.value_cell(name)] for name in names]
-    lines = tables.table(["model_name", "styled", "endpoint", "value"], rows, style,
-                         shrink=((0, 1),))
+    lines = tables.table(
+        ["model_name", "styled", "endpoint", "value"], rows, style, shrink=((0, 1),)
+    )
     for line in lines:
         plain = re.sub(r"\x1b\[[0-9;]*m", "", line) if colour else line
         assert raw_controls(plain, allowed="") == [], line
@@ -248,11 +290,18 @@ def test_rendered_tables_never_hold_a_raw_control_character(names, colour, width
 
 def test_a_warning_naming_a_hostile_model_stays_on_one_line(cli, write_catalog):
     """The per-unit ranking warning names candidates as they are: one line all the same."""
-    path = write_catalog([{"model_name": "img\nFAKE LINE\x1b[2J", "category": "image",
-                           "pricing": [{"billing_unit": "image", "unit_price_usd": 0.01,
-                                        "currency": "USD"}]}])
-    code, out, err = cli("select", "category == 'image' order by output_per_mtok",
-                         "--catalog", str(path))
+    path = write_catalog(
+        [
+            {
+                "model_name": "img\nFAKE LINE\x1b[2J",
+                "category": "image",
+                "pricing": [{"billing_unit": "image", "unit_price_usd": 0.01, "currency": "USD"}],
+            }
+        ]
+    )
+    code, out, err = cli(
+        "select", "category == 'image' order by output_per_mtok", "--catalog", str(path)
+    )
     assert code == 0 and out.startswith("img\\nFAKE LINE\\u001b[2J  ")
     [warning] = err.splitlines()
     assert warning.startswith("policyeng: warning: ") and "img\\nFAKE LINE" in warning

@@ -22,8 +22,9 @@ from policyeng.text import text_width
 
 
 def small_policies(count: int) -> str:
-    return "version: 1\npolicies:\n" + "".join(f"  p{i}: {{where: healthy}}\n"
-                                                for i in range(count))
+    return "version: 1\npolicies:\n" + "".join(
+        f"  p{i}: {{where: healthy}}\n" for i in range(count)
+    )
 
 
 def test_a_file_over_the_size_limit_is_refused_before_it_is_parsed(cli, write, monkeypatch):
@@ -31,8 +32,10 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_parsed(cli, write, m
     monkeypatch.setenv("POLICYENG_MAX_FILE_BYTES", "1000")
     code, out, err = cli("check", path)
     assert code == 2 and out == ""
-    assert err == (f"policyeng: {path}: the file is over 1,000 bytes, the most a policy file "
-                   "may hold\nhint: split it, or set POLICYENG_MAX_FILE_BYTES to allow more\n")
+    assert err == (
+        f"policyeng: {path}: the file is over 1,000 bytes, the most a policy file "
+        "may hold\nhint: split it, or set POLICYENG_MAX_FILE_BYTES to allow more\n"
+    )
     monkeypatch.setenv("POLICYENG_MAX_FILE_BYTES", "100000")
     assert cli("check", path)[0] == 0
 
@@ -48,8 +51,9 @@ def test_a_file_of_too_many_policies_is_refused_at_the_policies_key(cli, write, 
     monkeypatch.setenv("POLICYENG_MAX_POLICIES", "5")
     code, _, err = cli("check", path)
     assert code == 2
-    assert err.splitlines()[0] == (f"policyeng: {path}:2:1: the file holds 6 policies, over "
-                                   "the limit of 5 per file")
+    assert err.splitlines()[0] == (
+        f"policyeng: {path}:2:1: the file holds 6 policies, over the limit of 5 per file"
+    )
     assert err.splitlines()[-1] == "hint: split it, or set POLICYENG_MAX_POLICIES to allow more"
 
 
@@ -66,13 +70,23 @@ def test_the_values_limit_says_what_the_file_holds_without_blaming_aliases():
     with pytest.raises(Exception) as raised:
         load_yaml(text, "f.yaml")
     assert raised.value.message == (
-        "the file holds more than 100,000 values (each use of an alias counts again)")
+        "the file holds more than 100,000 values (each use of an alias counts again)"
+    )
 
 
 def _marks(node, out):
-    out.append((node.start_mark.index, node.start_mark.line, node.start_mark.column,
-                node.end_mark.index, node.end_mark.line, node.end_mark.column, node.tag,
-                node.value if isinstance(node.value, str) else None))
+    out.append(
+        (
+            node.start_mark.index,
+            node.start_mark.line,
+            node.start_mark.column,
+            node.end_mark.index,
+            node.end_mark.line,
+            node.end_mark.column,
+            node.tag,
+            node.value if isinstance(node.value, str) else None,
+        )
+    )
     if isinstance(node.value, list):
         for item in node.value:
             for child in item if isinstance(item, tuple) else (item,):
@@ -84,7 +98,7 @@ MULTIBYTE = (
     "version: 1  # é 漢字 😀\n"
     "policies:\n"
     "  通义-chat:\n"
-    "    description: \"😀😀 通义千问 \\u00e9 \\U0001F600\"\n"
+    '    description: "😀😀 通义千问 \\u00e9 \\U0001F600"\n'
     "    where: model_name matches '*通义*' and\n"
     "      supports chat  # 😀\n"
     "    order_by: [output_per_mtok, 'context_window desc']\n"
@@ -106,12 +120,13 @@ def test_libyaml_places_every_node_as_the_pure_loader_does():
 
 
 @pytest.mark.parametrize("with_libyaml", [True, False])
-def test_an_error_after_wide_text_points_at_the_same_column_either_way(monkeypatch,
-                                                                       with_libyaml):
+def test_an_error_after_wide_text_points_at_the_same_column_either_way(monkeypatch, with_libyaml):
     if not with_libyaml:
         monkeypatch.delattr(yaml, "CSafeLoader")
-    text = ("version: 1\npolicies:\n  a:\n    description: 通义千问 😀\n"
-            "    where: \"'通义😀' == model_name and nonsense\"\n")
+    text = (
+        "version: 1\npolicies:\n  a:\n    description: 通义千问 😀\n"
+        "    where: \"'通义😀' == model_name and nonsense\"\n"
+    )
     with pytest.raises(Exception) as raised:
         parse_policy_file(text, "p.yaml")
     error = raised.value

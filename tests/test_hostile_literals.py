@@ -35,8 +35,11 @@ def test_every_n_nnnnnn_m_equals_the_number_written_out(whole, millionths):
     assert suffixed == literal(f"{whole}{millionths:06d}") == whole * 1_000_000 + millionths
 
 
-@given(digits=st.text("0123456789", min_size=1, max_size=25), point=st.integers(0, 25),
-       suffix=st.sampled_from(["k", "M"]))
+@given(
+    digits=st.text("0123456789", min_size=1, max_size=25),
+    point=st.integers(0, 25),
+    suffix=st.sampled_from(["k", "M"]),
+)
 def test_any_suffixed_decimal_is_its_exact_value_rounded_once(digits, point, suffix):
     point = min(point, len(digits))
     text = digits[:point] + "." + digits[point:] if point < len(digits) else digits
@@ -47,21 +50,42 @@ def test_any_suffixed_decimal_is_its_exact_value_rounded_once(digits, point, suf
     assert literal(text + suffix) == (int(exact) if "." not in text else float(exact))
 
 
-@pytest.mark.parametrize("text, value", [
-    ("4.095k", 4095), ("8.191k", 8191), ("0.00018k", 0.18), ("1.5M", 1_500_000),
-    ("0.000001M", 1), ("1_000.5k", 1_000_500), (".5k", 500), ("2.0000001M", 2_000_000.1),
-])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("4.095k", 4095),
+        ("8.191k", 8191),
+        ("0.00018k", 0.18),
+        ("1.5M", 1_500_000),
+        ("0.000001M", 1),
+        ("1_000.5k", 1_000_500),
+        (".5k", 500),
+        ("2.0000001M", 2_000_000.1),
+    ],
+)
 def test_the_examples_that_used_to_be_wrong(text, value):
     assert literal(text) == value
 
 
 def test_suffixed_literals_select_the_models_they_name():
-    catalog = Catalog.from_entries([
-        {"model_name": "a", "category": "text", "context_window": 4095, "max_output": 8191,
-         "output_per_mtok": 0.18},
-        {"model_name": "b", "category": "text", "context_window": 4096, "max_output": 8192,
-         "output_per_mtok": 0.19},
-    ])
+    catalog = Catalog.from_entries(
+        [
+            {
+                "model_name": "a",
+                "category": "text",
+                "context_window": 4095,
+                "max_output": 8191,
+                "output_per_mtok": 0.18,
+            },
+            {
+                "model_name": "b",
+                "category": "text",
+                "context_window": 4096,
+                "max_output": 8192,
+                "output_per_mtok": 0.19,
+            },
+        ]
+    )
     names = lambda policy: [e["model_name"] for e in policyeng.compile(policy).filter(catalog)]  # noqa: E731
     assert names("context_window <= 4.095k") == ["a"]
     assert names("max_output in [8.191k]") == ["a"]

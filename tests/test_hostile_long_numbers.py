@@ -35,13 +35,17 @@ def skipped_reasons(body: bytes) -> tuple[list[str], list[str]]:
     return [e["model_name"] for e in catalog], [s.reason for s in catalog.skipped]
 
 
-@pytest.mark.parametrize("number", [LONG, "-" + LONG, LONG + ".5", "1" + "0" * 400,
-                                    "1e5000", "-1e5000"])
-@pytest.mark.parametrize("field", ["context_window", "max_output", "input_per_mtok",
-                                   "output_per_mtok", "an_extra_field"])
+@pytest.mark.parametrize(
+    "number", [LONG, "-" + LONG, LONG + ".5", "1" + "0" * 400, "1e5000", "-1e5000"]
+)
+@pytest.mark.parametrize(
+    "field", ["context_window", "max_output", "input_per_mtok", "output_per_mtok", "an_extra_field"]
+)
 def test_a_catalog_number_too_large_skips_its_entry(field, number):
-    body = (f'[{{"model_name": "bad", "category": "text", "{field}": {number}}},'
-            f' {{"model_name": "good", "category": "text"}}]').encode()
+    body = (
+        f'[{{"model_name": "bad", "category": "text", "{field}": {number}}},'
+        f' {{"model_name": "good", "category": "text"}}]'
+    ).encode()
     kept, reasons = skipped_reasons(body)
     assert kept == ["good"]
     assert len(reasons) == 1 and reasons[0].startswith(field)
@@ -53,7 +57,8 @@ def test_a_long_number_deep_in_an_extra_field_skips_its_entry():
     with pytest.raises(CatalogError, match="no valid model entries"):
         parse_catalog(body, "t.json", require="holds")
     assert skipped_reasons(body)[1] == [
-        "x.y[1].z: not a finite number (Infinity, or too large: past about 1.8e308)"]
+        "x.y[1].z: not a finite number (Infinity, or too large: past about 1.8e308)"
+    ]
 
 
 def test_a_catalog_of_only_long_numbers_is_exit_3(cli, write_catalog):
@@ -68,20 +73,32 @@ def test_a_whole_number_that_fits_is_kept_exactly():
     assert kept == ["a"]
 
 
-@pytest.mark.parametrize("literal", [LONG, "-" + LONG, LONG + ".5", LONG + "k", "1" + "0" * 309,
-                                     "1e309", "2e308", "179769313486231580793728971405303415079"
-                                     "934132710037826936173778980444968292764750946649017977587207"
-                                     "096330286416692887910946555547851940402630657488671505820681"
-                                     "908902000708383676273854845817711531764475730270069855571366"
-                                     "959622842914819860834936475292719074168444365510704342711559"
-                                     "699508093042880177904174497792k"])
+@pytest.mark.parametrize(
+    "literal",
+    [
+        LONG,
+        "-" + LONG,
+        LONG + ".5",
+        LONG + "k",
+        "1" + "0" * 309,
+        "1e309",
+        "2e308",
+        "179769313486231580793728971405303415079"
+        "934132710037826936173778980444968292764750946649017977587207"
+        "096330286416692887910946555547851940402630657488671505820681"
+        "908902000708383676273854845817711531764475730270069855571366"
+        "959622842914819860834936475292719074168444365510704342711559"
+        "699508093042880177904174497792k",
+    ],
+)
 def test_a_policy_literal_too_large_is_a_policy_error_with_a_caret(literal):
     text = f"output_per_mtok < {literal}"
     with pytest.raises(PolicyError) as raised:
         parse(text)
     error = raised.value
     assert error.kind == "type" and error.column == len("output_per_mtok < ") + (
-        2 if literal.startswith("-") else 1)
+        2 if literal.startswith("-") else 1
+    )
     assert error.message == "this number is too large (a number is at most about 1.8e308)"
     assert str(error).splitlines()[2].lstrip().startswith("^")
 
@@ -97,18 +114,37 @@ def test_a_policy_literal_too_large_on_the_command_line_is_exit_2(cli):
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("where, line, column", [
-    ("version: {n}\npolicies:\n  a: {{where: healthy}}\n", 1, 10),
-    ("version: 1\npolicies:\n  a:\n    where: healthy\n    expect: {{min_candidates: {n}}}\n",
-     5, 30),
-    ("version: 1\npolicies:\n  a:\n    where: healthy\n    expect:\n"
-     "      max_output_per_mtok: {n}\n", 6, 28),
-    ("version: 1\npolicies:\n  a:\n    where: healthy\n    expect: {{min_candidates: -{n}}}\n",
-     5, 30),
-    ("version: 1\npolicies:\n  a:\n    where: healthy\n    expect: {{min_candidates: 1.0e+999}}\n",
-     5, 30),
-    ("version: 1\npolicies:\n  a:\n    where: 'output_per_mtok < {n}'\n", 4, 31),
-])
+@pytest.mark.parametrize(
+    "where, line, column",
+    [
+        ("version: {n}\npolicies:\n  a: {{where: healthy}}\n", 1, 10),
+        (
+            "version: 1\npolicies:\n  a:\n    where: healthy\n"
+            "    expect: {{min_candidates: {n}}}\n",
+            5,
+            30,
+        ),
+        (
+            "version: 1\npolicies:\n  a:\n    where: healthy\n    expect:\n"
+            "      max_output_per_mtok: {n}\n",
+            6,
+            28,
+        ),
+        (
+            "version: 1\npolicies:\n  a:\n    where: healthy\n"
+            "    expect: {{min_candidates: -{n}}}\n",
+            5,
+            30,
+        ),
+        (
+            "version: 1\npolicies:\n  a:\n    where: healthy\n"
+            "    expect: {{min_candidates: 1.0e+999}}\n",
+            5,
+            30,
+        ),
+        ("version: 1\npolicies:\n  a:\n    where: 'output_per_mtok < {n}'\n", 4, 31),
+    ],
+)
 def test_a_policy_file_number_too_large_is_exit_2_at_its_place(cli, write, where, line, column):
     path = write("p.yaml", where.format(n=LONG))
     code, out, err = cli("check", path)
@@ -151,9 +187,14 @@ def test_json_output_of_a_catalog_with_big_but_finite_numbers_is_json(cli, write
     assert code == 0 and json.loads(out)[0]["extra"] == int("9" * 300)
 
 
-@pytest.mark.parametrize("argv", [("select", "supports chat", "--top", LONG),
-                                  ("explain", "supports chat", "--top", LONG),
-                                  ("select", "supports chat", "--max-age", LONG + "e99")])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("select", "supports chat", "--top", LONG),
+        ("explain", "supports chat", "--top", LONG),
+        ("select", "supports chat", "--max-age", LONG + "e99"),
+    ],
+)
 def test_a_5000_digit_option_is_a_usage_error(capsys, argv):
     from policyeng.cli import main
 

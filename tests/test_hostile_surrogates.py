@@ -74,15 +74,18 @@ def test_entries_built_in_memory_are_checked_too():
     assert [e["model_name"] for e in catalog] == ["good"]
 
 
-@pytest.mark.parametrize("argv", [
-    ("select", "supports chat"),
-    ("select", "supports chat", "--json"),
-    ("select", "supports chat", "--top", "3"),
-    ("catalog",),
-    ("catalog", "--json"),
-    ("catalog", "--info"),
-    ("explain", "supports chat"),
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("select", "supports chat"),
+        ("select", "supports chat", "--json"),
+        ("select", "supports chat", "--top", "3"),
+        ("catalog",),
+        ("catalog", "--json"),
+        ("catalog", "--info"),
+        ("explain", "supports chat"),
+    ],
+)
 @pytest.mark.parametrize("spelling", SPELLINGS)
 def test_commands_on_a_catalog_with_surrogates_never_crash(cli, tmp_path, argv, spelling):
     path = tmp_path / "c.json"
@@ -102,13 +105,17 @@ def test_check_and_lock_on_a_catalog_with_surrogates(cli, tmp_path, monkeypatch)
     assert code == 0 and json.loads(out)[0]["model_name"] == "good"
 
 
-@pytest.mark.parametrize("value, line, column", [
-    ('    description: "bad\\ud800"\n', 4, 18),
-    ('    expect: {model_name_in: ["x\\udc00"]}\n', 4, 30),
-    ('    expect: {category: "\\ud800"}\n', 4, 24),
-])
-def test_a_policy_file_holding_a_lone_surrogate_is_exit_2_at_its_place(cli, write, value, line,
-                                                                        column):
+@pytest.mark.parametrize(
+    "value, line, column",
+    [
+        ('    description: "bad\\ud800"\n', 4, 18),
+        ('    expect: {model_name_in: ["x\\udc00"]}\n', 4, 30),
+        ('    expect: {category: "\\ud800"}\n', 4, 24),
+    ],
+)
+def test_a_policy_file_holding_a_lone_surrogate_is_exit_2_at_its_place(
+    cli, write, value, line, column
+):
     path = write("p.yaml", "version: 1\npolicies:\n  a:\n" + value + "    where: supports chat\n")
     code, out, err = cli("check", path)
     assert code == 2 and out == ""
@@ -118,14 +125,25 @@ def test_a_policy_file_holding_a_lone_surrogate_is_exit_2_at_its_place(cli, writ
 
 def test_a_policy_argument_that_is_not_utf8_is_shown_escaped(tmp_path):
     """argv bytes that are not UTF-8 become lone surrogates (surrogateescape)."""
-    env = {"PYTHONPATH": IMPORTED_FROM, "POLICYENG_CATALOG": "builtin", "NO_COLOR": "1",
-           "POLICYENG_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    for argv in ([b"select", b"model_name == '\xff\xfe'"],
-                 [b"select", b"model_name == '\xff'", b"--json"],
-                 [b"explain", b"model_name matches '\xed\xa0\x80*'"],
-                 [b"select", b"supports chat", b"extra\xff"]):
-        result = subprocess.run([sys.executable.encode(), b"-m", b"policyeng", *argv],
-                                capture_output=True, env=env, timeout=120)
+    env = {
+        "PYTHONPATH": IMPORTED_FROM,
+        "POLICYENG_CATALOG": "builtin",
+        "NO_COLOR": "1",
+        "POLICYENG_CACHE_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+    }
+    for argv in (
+        [b"select", b"model_name == '\xff\xfe'"],
+        [b"select", b"model_name == '\xff'", b"--json"],
+        [b"explain", b"model_name matches '\xed\xa0\x80*'"],
+        [b"select", b"supports chat", b"extra\xff"],
+    ):
+        result = subprocess.run(
+            [sys.executable.encode(), b"-m", b"policyeng", *argv],
+            capture_output=True,
+            env=env,
+            timeout=120,
+        )
         assert result.returncode in (1, 2), (argv, result.stderr)
         assert b"Traceback" not in result.stderr
         result.stdout.decode("utf-8")
@@ -134,8 +152,9 @@ def test_a_policy_argument_that_is_not_utf8_is_shown_escaped(tmp_path):
 
 def test_a_policy_file_with_raw_surrogate_bytes_is_not_utf8_exit_2(cli, tmp_path):
     path = tmp_path / "p.yaml"
-    path.write_bytes(b"version: 1\npolicies:\n  a:\n    description: raw\xed\xa0\x80\n"
-                     b"    where: healthy\n")
+    path.write_bytes(
+        b"version: 1\npolicies:\n  a:\n    description: raw\xed\xa0\x80\n    where: healthy\n"
+    )
     code, out, err = cli("check", str(path))
     assert code == 2 and out == ""
     assert err == f"policyeng: {path}: not UTF-8 text (byte 46)\n"

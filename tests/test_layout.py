@@ -13,10 +13,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_layer_contracts_in_pyproject_are_kept():
-    lint_imports = shutil.which("lint-imports") or str(Path(sys.executable).with_name(
-        "lint-imports"))
-    result = subprocess.run([lint_imports, "--config", str(ROOT / "pyproject.toml")],
-                            capture_output=True, text=True, cwd=ROOT)
+    lint_imports = shutil.which("lint-imports") or str(
+        Path(sys.executable).with_name("lint-imports")
+    )
+    result = subprocess.run(
+        [lint_imports, "--config", str(ROOT / "pyproject.toml")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
 
@@ -34,7 +39,7 @@ def test_no_module_imports_itself_through_others():
             if not imported.startswith("policyeng"):
                 continue
             if state.get(imported) == 1:
-                cycles.append([*path[path.index(imported):], imported])
+                cycles.append([*path[path.index(imported) :], imported])
             elif imported not in state:
                 visit(imported, path)
         path.pop()

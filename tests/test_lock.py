@@ -41,17 +41,31 @@ def test_lock_writes_version_2_with_what_made_each_pick(cli, project):
     data = json.loads(text)
     sha = data["catalog"]["sha256"]
     assert data["version"] == 2
-    assert data["catalog"] == {"source": "catalog.json", "sha256": sha, "models": 55,
-                               "fetched_at": data["catalog"]["fetched_at"]}
+    assert data["catalog"] == {
+        "source": "catalog.json",
+        "sha256": sha,
+        "models": 55,
+        "fetched_at": data["catalog"]["fetched_at"],
+    }
     assert data["catalog"]["fetched_at"].startswith("20")
     support = data["policies"]["support-chat"]
     assert {k: support[k] for k in ("model_name", "endpoint", "via")} == {
-        "model_name": "Llama-3.1-8B-Instruct", "endpoint": "/v1/chat/completions", "via": None}
-    assert support["keys"] == [{"key": "output_per_mtok", "value": 0.18},
-                               {"key": "context_window desc", "value": 131072}]
-    assert support["fields"] == {"category": "text", "context_window": 131072,
-                                 "health_status": "healthy", "healthy": True,
-                                 "output_per_mtok": 0.18, "supports": support["fields"]["supports"]}
+        "model_name": "Llama-3.1-8B-Instruct",
+        "endpoint": "/v1/chat/completions",
+        "via": None,
+    }
+    assert support["keys"] == [
+        {"key": "output_per_mtok", "value": 0.18},
+        {"key": "context_window desc", "value": 131072},
+    ]
+    assert support["fields"] == {
+        "category": "text",
+        "context_window": 131072,
+        "health_status": "healthy",
+        "healthy": True,
+        "output_per_mtok": 0.18,
+        "supports": support["fields"]["supports"],
+    }
     assert "tool_use" in support["fields"]["supports"]
     assert support["candidates"] == sorted(support["candidates"])
     assert "Llama-3.1-8B-Instruct" in support["candidates"] and len(support["candidates"]) >= 2
@@ -75,12 +89,20 @@ def test_lock_then_check_locked_passes_then_fails_after_a_price_change(cli, proj
     code, out, _ = cli("check", "policies/", "--catalog", "catalog.json", "--locked")
     assert code == 1
     lines = out.splitlines()
-    assert ("FAIL support-chat              drifted from policies.lock: locked "
-            "Llama-3.1-8B-Instruct, now Mistral-7B-Instruct-v0.3") in lines
-    table = lines[lines.index("drift against policies.lock:") + 1:-2]
+    assert (
+        "FAIL support-chat              drifted from policies.lock: locked "
+        "Llama-3.1-8B-Instruct, now Mistral-7B-Instruct-v0.3"
+    ) in lines
+    table = lines[lines.index("drift against policies.lock:") + 1 : -2]
     assert table[0].split() == ["policy", "locked", "now", "reason"]
-    assert table[1].split() == ["support-chat", "Llama-3.1-8B-Instruct", "(/v1/chat/completions)",
-                                "Mistral-7B-Instruct-v0.3", "(/v1/chat/completions)", "outranked"]
+    assert table[1].split() == [
+        "support-chat",
+        "Llama-3.1-8B-Instruct",
+        "(/v1/chat/completions)",
+        "Mistral-7B-Instruct-v0.3",
+        "(/v1/chat/completions)",
+        "outranked",
+    ]
     assert lines[-1] == "13 passed, 3 failed (16 policies, catalog catalog.json)"
 
 
@@ -89,8 +111,15 @@ def test_policy_that_no_longer_resolves_is_drift(cli, project):
     entries = json.loads((project / "catalog.json").read_text())
     kept = [e for e in entries if "embeddings" not in (e.get("supports") or [])]
     (project / "catalog.json").write_text(json.dumps(kept))
-    code, out, _ = cli("check", "policies/embeddings.yaml", "--catalog", "catalog.json",
-                       "--locked", "--format", "json")
+    code, out, _ = cli(
+        "check",
+        "policies/embeddings.yaml",
+        "--catalog",
+        "catalog.json",
+        "--locked",
+        "--format",
+        "json",
+    )
     assert code == 1
     report = {d["policy"]: d for d in json.loads(out)}["cheapest-embeddings"]
     assert report["locked"]["model_name"] == "nomic-embed-text-v1.5"
@@ -106,22 +135,29 @@ def test_new_and_removed_policies_fail_until_relocked(cli, project):
     assert cli("lock", "policies/", "--catalog", "catalog.json")[0] == 0
     (project / "policies" / "images.yaml").unlink()
     (project / "policies" / "extra.yaml").write_text(
-        "version: 1\npolicies:\n  extra-chat: {where: supports chat}\n")
+        "version: 1\npolicies:\n  extra-chat: {where: supports chat}\n"
+    )
     code, out, _ = cli("check", "policies/", "--catalog", "catalog.json", "--locked")
     assert code == 1
     width = len("long-document-embeddings")
-    assert (f"FAIL {'extra-chat':<{width}}  not in policies.lock; run `policyeng lock` to add it"
-            in out.splitlines())
-    assert (f"FAIL {'image-generation':<{width}}  locked in policies.lock but no longer defined; "
-            "run `policyeng lock` to drop it" in out.splitlines())
+    assert (
+        f"FAIL {'extra-chat':<{width}}  not in policies.lock; run `policyeng lock` to add it"
+        in out.splitlines()
+    )
+    assert (
+        f"FAIL {'image-generation':<{width}}  locked in policies.lock but no longer defined; "
+        "run `policyeng lock` to drop it" in out.splitlines()
+    )
     assert cli("lock", "policies/", "--catalog", "catalog.json")[0] == 0
     assert cli("check", "policies/", "--catalog", "catalog.json", "--locked")[0] == 0
 
 
 def test_locked_reads_another_lock_path(cli, project):
     code, _, err = cli("lock", "policies/audio.yaml", "-o", "locks/audio.lock")  # no such dir
-    assert (code, err) == (2, "policyeng: locks/audio.lock: cannot write the lock file: "
-                              "No such file or directory\n")
+    assert (code, err) == (
+        2,
+        "policyeng: locks/audio.lock: cannot write the lock file: No such file or directory\n",
+    )
     (project / "locks").mkdir()
     assert cli("lock", "policies/audio.yaml", "-o", "locks/audio.lock")[0] == 0
     assert cli("check", "policies/audio.yaml", "--locked", "--lock", "locks/audio.lock")[0] == 0
@@ -134,8 +170,10 @@ def test_missing_or_malformed_lock_is_a_usage_error(cli, project):
     Path("policies.lock").write_text('{"version": 1, "policies": []}')
     code, _, err = cli("check", "policies/", "--locked")
     assert code == 2
-    assert err == ("policyeng: policies.lock: not a policyeng lock file: $.policies is an array, "
-                   "expected an object\n")
+    assert err == (
+        "policyeng: policies.lock: not a policyeng lock file: $.policies is an array, "
+        "expected an object\n"
+    )
 
 
 def test_lock_refuses_a_policy_that_resolves_to_nothing(cli, project):
@@ -164,8 +202,11 @@ def test_lock_write_is_atomic(project, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         lockmod.write_lock("policies.lock", {"version": 1, "policies": {"x": {}}})
     assert Path("policies.lock").read_text() == before
-    assert sorted(p.name for p in project.iterdir()) == ["catalog.json", "policies",
-                                                          "policies.lock"]
+    assert sorted(p.name for p in project.iterdir()) == [
+        "catalog.json",
+        "policies",
+        "policies.lock",
+    ]
 
 
 def test_lock_with_policy_file_catalog_key_relative_to_the_file(cli, project, monkeypatch):
@@ -174,7 +215,8 @@ def test_lock_with_policy_file_catalog_key_relative_to_the_file(cli, project, mo
     (project / "catalog.json").rename(project / "config" / "catalog.json")
     (project / "config" / "pinned.yaml").write_text(
         "version: 1\ncatalog: catalog.json\npolicies:\n"
-        "  chat: {where: supports tool_use and healthy, order_by: [output_per_mtok]}\n")
+        "  chat: {where: supports tool_use and healthy, order_by: [output_per_mtok]}\n"
+    )
     assert cli("lock", "config/pinned.yaml")[0] == 0
     lock = json.loads(Path("policies.lock").read_text())
     assert lock["catalog"]["source"] == os.path.join("config", "catalog.json")
@@ -184,8 +226,10 @@ def test_lock_output_that_is_a_directory_is_refused_in_one_line(cli, project):
     (project / "out").mkdir()
     code, out, err = cli("lock", "policies/chat.yaml", "-o", "out")
     assert (code, out) == (2, "")
-    assert err == ("policyeng: out: cannot write the lock file: this path is a directory; "
-                   "name a new file or an existing lock file\n")
+    assert err == (
+        "policyeng: out: cannot write the lock file: this path is a directory; "
+        "name a new file or an existing lock file\n"
+    )
     assert list((project / "out").iterdir()) == []
 
 
@@ -193,8 +237,10 @@ def test_lock_output_that_is_a_fifo_is_refused_not_replaced(cli, project):
     os.mkfifo(project / "pipe")
     code, _, err = cli("lock", "policies/chat.yaml", "-o", "pipe")
     assert code == 2
-    assert err == ("policyeng: pipe: cannot write the lock file: this path is a FIFO (named "
-                   "pipe); name a new file or an existing lock file\n")
+    assert err == (
+        "policyeng: pipe: cannot write the lock file: this path is a FIFO (named "
+        "pipe); name a new file or an existing lock file\n"
+    )
     assert (project / "pipe").is_fifo()
 
 
@@ -212,8 +258,10 @@ def test_lock_output_that_is_a_device_is_refused_not_replaced(project, monkeypat
     monkeypatch.setattr(Path, "stat", device_stat)
     with pytest.raises(PolicyError) as caught:
         lockmod.write_lock("full", {"version": 1, "policies": {}})
-    assert str(caught.value) == ("full: cannot write the lock file: this path is a character "
-                                 "device; name a new file or an existing lock file")
+    assert str(caught.value) == (
+        "full: cannot write the lock file: this path is a character "
+        "device; name a new file or an existing lock file"
+    )
     assert (project / "full").read_text() == "untouched"
 
 
@@ -260,9 +308,12 @@ def test_lock_path_alone_implies_locked(cli, project):
     assert code == 1 and "drift against saved.lock:" in out
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("[" * 100_000, "not a policyeng lock file: nested too deeply"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[" * 100_000, "not a policyeng lock file: nested too deeply"),
+    ],
+)
 def test_a_malformed_lock_file_is_exit_2(cli, project, content, message):
     Path("bad.lock").write_text(content)
     code, _, err = cli("check", "policies/", "--catalog", "catalog.json", "--lock", "bad.lock")

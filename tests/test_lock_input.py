@@ -16,8 +16,7 @@ from conftest import DATA
 
 from policyeng.policies import lock as lockmod
 
-PICK = {"model_name": "groq/llama-3.1-8b-instant", "endpoint": "/v1/chat/completions",
-        "via": None}
+PICK = {"model_name": "groq/llama-3.1-8b-instant", "endpoint": "/v1/chat/completions", "via": None}
 
 
 @pytest.fixture
@@ -34,8 +33,13 @@ def good() -> dict:
 
 
 def v1(**chat) -> str:
-    return json.dumps({"version": 1, "catalog": {"source": "x", "sha256": "y"},
-                       "policies": {"chat": {**PICK, **chat}}})
+    return json.dumps(
+        {
+            "version": 1,
+            "catalog": {"source": "x", "sha256": "y"},
+            "policies": {"chat": {**PICK, **chat}},
+        }
+    )
 
 
 def v2_with(path: list, value) -> str:
@@ -49,70 +53,108 @@ def v2_with(path: list, value) -> str:
 
 
 LOCKS = {
-    "not JSON": (lambda: "{", "bad.lock:1:2: not valid JSON: Expecting property name enclosed "
-                              "in double quotes"),
-    "an array": (lambda: "[]", "bad.lock: not a policyeng lock file: $ is an array, expected "
-                               "an object"),
-    "version 3": (lambda: v2_with(["version"], 3),
-                  "bad.lock: not a policyeng lock file: $.version is 3, expected 1 or 2"),
-    "version true": (lambda: v2_with(["version"], True),
-                     "bad.lock: not a policyeng lock file: $.version is true, expected 1 or 2"),
-    "version as text": (lambda: v2_with(["version"], "2"),
-                        "bad.lock: not a policyeng lock file: $.version is '2', expected 1 or 2"),
-    "no version": (lambda: json.dumps({"policies": {}}),
-                   "bad.lock: not a policyeng lock file: $.version is null, expected 1 or 2"),
-    "a number as model_name": (lambda: v1(model_name=5),
-                               "bad.lock: not a policyeng lock file: $.policies.chat.model_name "
-                               "is a number, expected text"),
-    "an empty model_name": (lambda: v1(model_name=""),
-                            "bad.lock: not a policyeng lock file: $.policies.chat.model_name "
-                            "is empty"),
-    "a number as endpoint": (lambda: v1(endpoint=1.5),
-                             "bad.lock: not a policyeng lock file: $.policies.chat.endpoint is "
-                             "a number, expected text or null"),
-    "true as via": (lambda: v1(via=True),
-                    "bad.lock: not a policyeng lock file: $.policies.chat.via is true or false, "
-                    "expected text or null"),
-    "a pick that is a list": (lambda: v2_with(["policies", "any-chat"], []),
-                              'bad.lock: not a policyeng lock file: $.policies["any-chat"] is an '
-                              "array, expected an object"),
-    "a number as candidate": (lambda: v2_with(["policies", "chat", "candidates"], ["a", 7]),
-                              "bad.lock: not a policyeng lock file: "
-                              "$.policies.chat.candidates[1] is a number, expected text"),
-    "keys not a list": (lambda: v2_with(["policies", "chat", "keys"], {}),
-                        "bad.lock: not a policyeng lock file: $.policies.chat.keys is an object, "
-                        "expected an array"),
+    "not JSON": (
+        lambda: "{",
+        "bad.lock:1:2: not valid JSON: Expecting property name enclosed in double quotes",
+    ),
+    "an array": (
+        lambda: "[]",
+        "bad.lock: not a policyeng lock file: $ is an array, expected an object",
+    ),
+    "version 3": (
+        lambda: v2_with(["version"], 3),
+        "bad.lock: not a policyeng lock file: $.version is 3, expected 1 or 2",
+    ),
+    "version true": (
+        lambda: v2_with(["version"], True),
+        "bad.lock: not a policyeng lock file: $.version is true, expected 1 or 2",
+    ),
+    "version as text": (
+        lambda: v2_with(["version"], "2"),
+        "bad.lock: not a policyeng lock file: $.version is '2', expected 1 or 2",
+    ),
+    "no version": (
+        lambda: json.dumps({"policies": {}}),
+        "bad.lock: not a policyeng lock file: $.version is null, expected 1 or 2",
+    ),
+    "a number as model_name": (
+        lambda: v1(model_name=5),
+        "bad.lock: not a policyeng lock file: $.policies.chat.model_name "
+        "is a number, expected text",
+    ),
+    "an empty model_name": (
+        lambda: v1(model_name=""),
+        "bad.lock: not a policyeng lock file: $.policies.chat.model_name is empty",
+    ),
+    "a number as endpoint": (
+        lambda: v1(endpoint=1.5),
+        "bad.lock: not a policyeng lock file: $.policies.chat.endpoint is "
+        "a number, expected text or null",
+    ),
+    "true as via": (
+        lambda: v1(via=True),
+        "bad.lock: not a policyeng lock file: $.policies.chat.via is true or false, "
+        "expected text or null",
+    ),
+    "a pick that is a list": (
+        lambda: v2_with(["policies", "any-chat"], []),
+        'bad.lock: not a policyeng lock file: $.policies["any-chat"] is an '
+        "array, expected an object",
+    ),
+    "a number as candidate": (
+        lambda: v2_with(["policies", "chat", "candidates"], ["a", 7]),
+        "bad.lock: not a policyeng lock file: "
+        "$.policies.chat.candidates[1] is a number, expected text",
+    ),
+    "keys not a list": (
+        lambda: v2_with(["policies", "chat", "keys"], {}),
+        "bad.lock: not a policyeng lock file: $.policies.chat.keys is an object, expected an array",
+    ),
     "a key value that is a list": (
         lambda: v2_with(["policies", "chat", "keys"], [{"key": "k", "value": [1]}]),
         "bad.lock: not a policyeng lock file: $.policies.chat.keys[0].value is an array, "
-        "expected a number or text or true or false or null"),
+        "expected a number or text or true or false or null",
+    ),
     "version 2 without fields": (
         lambda: json.dumps({**good(), "policies": {"chat": PICK}}),
-        "bad.lock: not a policyeng lock file: $.policies.chat.keys is missing"),
-    "models as text": (lambda: v2_with(["catalog", "models"], "15"),
-                       "bad.lock: not a policyeng lock file: $.catalog.models is text, "
-                       "expected a number"),
-    "5,000 digits": (lambda: v2_with(["catalog", "models"], 0).replace(
-        '"models": 0', '"models": ' + "9" * 5000),
+        "bad.lock: not a policyeng lock file: $.policies.chat.keys is missing",
+    ),
+    "models as text": (
+        lambda: v2_with(["catalog", "models"], "15"),
+        "bad.lock: not a policyeng lock file: $.catalog.models is text, expected a number",
+    ),
+    "5,000 digits": (
+        lambda: v2_with(["catalog", "models"], 0).replace('"models": 0', '"models": ' + "9" * 5000),
         "bad.lock: not a policyeng lock file: $.catalog.models: 999999999999... is a number of "
-        "5000 digits"),
-    "NaN": (lambda: v2_with(["policies", "chat", "keys"], [{"key": "k", "value": 12345}]).replace(
-        "12345", "NaN"),
+        "5000 digits",
+    ),
+    "NaN": (
+        lambda: v2_with(["policies", "chat", "keys"], [{"key": "k", "value": 12345}]).replace(
+            "12345", "NaN"
+        ),
         "bad.lock: not a policyeng lock file: $.policies.chat.keys[0].value: NaN is not a "
-        "finite number"),
-    "Infinity": (lambda: v1().replace('"version": 1', '"version": -Infinity'),
-                 "bad.lock: not a policyeng lock file: $.version: -Infinity is not a finite "
-                 "number"),
-    "1e400": (lambda: v2_with(["policies", "chat", "fields", "output_per_mtok"], 12345).replace(
-        "12345", "1e400"),
+        "finite number",
+    ),
+    "Infinity": (
+        lambda: v1().replace('"version": 1', '"version": -Infinity'),
+        "bad.lock: not a policyeng lock file: $.version: -Infinity is not a finite number",
+    ),
+    "1e400": (
+        lambda: v2_with(["policies", "chat", "fields", "output_per_mtok"], 12345).replace(
+            "12345", "1e400"
+        ),
         "bad.lock: not a policyeng lock file: $.policies.chat.fields.output_per_mtok: 1e400 is "
-        "too large for a number"),
-    "nested too deeply": (lambda: "[" * 100_000,
-                          "bad.lock: not a policyeng lock file: nested too deeply"),
+        "too large for a number",
+    ),
+    "nested too deeply": (
+        lambda: "[" * 100_000,
+        "bad.lock: not a policyeng lock file: nested too deeply",
+    ),
     "a control character in a name": (
         lambda: v1().replace('"chat"', '"ch\\u001bat"').replace('"via": null', '"via": 3'),
         'bad.lock: not a policyeng lock file: $.policies["ch\\u001bat"].via is a number, '
-        "expected text or null"),
+        "expected text or null",
+    ),
 }
 
 

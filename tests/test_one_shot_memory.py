@@ -119,8 +119,7 @@ def test_refresh_always_fetches_and_refills_the_memory(server):
     assert len(server.hits("/api/models")) == 2
 
 
-def test_an_unwritable_cache_warns_once_and_keeps_the_copy_in_memory(server, monkeypatch,
-                                                                      tmp_path):
+def test_an_unwritable_cache_warns_once_and_keeps_the_copy_in_memory(server, monkeypatch, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     monkeypatch.setenv("POLICYENG_CACHE_DIR", str(blocker / "cache"))
@@ -175,8 +174,7 @@ def test_sixteen_threads_on_a_failing_url_make_one_request(server):
 
 def test_sixteen_threads_with_an_expired_copy_make_one_request(server):
     server.script("/api/models", reply(200, CATALOG))
-    CatalogCache().write(server.url(), json.dumps(CATALOG).encode(),
-                         fetched_at=time.time() - 3600)
+    CatalogCache().write(server.url(), json.dumps(CATALOG).encode(), fetched_at=time.time() - 3600)
     results = run_in_threads(16, lambda: len(load_catalog(server.url())))
     assert results == [4] * 16
     assert len(server.hits("/api/models")) == 1

@@ -10,16 +10,23 @@ from policyeng.policies.check import check_book, expectation_failures
 
 
 def entry(name: str, **fields) -> dict:
-    return {"model_name": name, "category": "text", "supports": ["chat"],
-            "health_status": "healthy", **fields}
+    return {
+        "model_name": name,
+        "category": "text",
+        "supports": ["chat"],
+        "health_status": "healthy",
+        **fields,
+    }
 
 
-CATALOG = policyeng.Catalog.from_entries([
-    entry("alpha", output_per_mtok=2.0, context_window=8000),
-    entry("beta", output_per_mtok=0.5, context_window=32000),
-    entry("gamma", output_per_mtok=0.5, context_window=128000),
-    entry("delta", category="embedding", supports=["embeddings"], input_per_mtok=0.01),
-])
+CATALOG = policyeng.Catalog.from_entries(
+    [
+        entry("alpha", output_per_mtok=2.0, context_window=8000),
+        entry("beta", output_per_mtok=0.5, context_window=32000),
+        entry("gamma", output_per_mtok=0.5, context_window=128000),
+        entry("delta", category="embedding", supports=["embeddings"], input_per_mtok=0.01),
+    ]
+)
 
 BOOK_TEXT = """
     # yaml-language-server: $schema=../schemas/policy.schema.json
@@ -80,19 +87,26 @@ def test_fallbacks_are_tried_in_order_depth_first(book):
 def test_attempts_list_each_try_with_its_selection_or_no_match(book):
     attempts = book.attempts("impossible", CATALOG)
     assert [(a.name, a.resolved) for a in attempts] == [
-        ("impossible", False), ("also-impossible", False), ("any", True)
+        ("impossible", False),
+        ("also-impossible", False),
+        ("any", True),
     ]
     assert isinstance(attempts[0].error, NoMatch)
     assert attempts[-1].selection.model_name == "alpha"
 
 
 def test_a_chain_that_resolves_nowhere_raises_one_no_match(write):
-    book = load_policies(write("none.yaml", """
+    book = load_policies(
+        write(
+            "none.yaml",
+            """
         version: 1
         policies:
           a: {where: output_per_mtok < 0, fallback: b}
           b: {where: context_window > 1M}
-    """))
+    """,
+        )
+    )
     with pytest.raises(NoMatch) as caught:
         book.select("a", CATALOG)
     lines = str(caught.value).splitlines()
@@ -111,14 +125,21 @@ def test_unknown_policy_name_suggests_a_close_one(book):
 def test_file_catalog_key_is_the_default_source(write, tmp_path, monkeypatch):
     monkeypatch.delenv("POLICYENG_CATALOG")  # it would take precedence over `catalog:`
     catalog_file = tmp_path / "catalog.json"
-    catalog_file.write_text('[{"model_name": "only", "category": "code", '
-                            '"supports": ["chat"], "health_status": "healthy"}]')
-    book = load_policies(write("c.yaml", f"""
+    catalog_file.write_text(
+        '[{"model_name": "only", "category": "code", '
+        '"supports": ["chat"], "health_status": "healthy"}]'
+    )
+    book = load_policies(
+        write(
+            "c.yaml",
+            f"""
         version: 1
         catalog: {catalog_file}
         policies:
           chat: {{where: supports chat}}
-    """))
+    """,
+        )
+    )
     assert book["chat"].catalog == str(catalog_file)
     assert book.select("chat").model_name == "only"
     assert book.select("chat", "builtin").model_name != "only"
@@ -143,18 +164,28 @@ def test_expectations_each_report_a_reason(book):
     assert expectation_failures({"max_output_per_mtok": 0.25}, selection) == [
         "gamma costs 0.5 per million output tokens, above max_output_per_mtok 0.25"
     ]
-    met = {"min_candidates": 2, "endpoint": "/v1/chat/completions", "category": "text",
-           "model_name_in": ["gamma"], "max_output_per_mtok": 0.5}
+    met = {
+        "min_candidates": 2,
+        "endpoint": "/v1/chat/completions",
+        "category": "text",
+        "model_name_in": ["gamma"],
+        "max_output_per_mtok": 0.5,
+    }
     assert expectation_failures(met, selection) == []
 
 
 def test_missing_output_price_fails_a_price_cap(write):
     catalog = policyeng.Catalog.from_entries([entry("free-ish")])
-    book = load_policies(write("p.yaml", """
+    book = load_policies(
+        write(
+            "p.yaml",
+            """
         version: 1
         policies:
           chat: {where: supports chat, expect: {max_output_per_mtok: 1}}
-    """))
+    """,
+        )
+    )
     [report] = check_book(book, catalog)
     assert report.failures == ["free-ish has no output_per_mtok; max_output_per_mtok is 1"]
 
@@ -162,14 +193,22 @@ def test_missing_output_price_fails_a_price_cap(write):
 def test_check_book_reports_pass_fallback_and_no_match(book, write):
     reports = {r.name: r for r in check_book(book, CATALOG)}
     assert reports["cheap-chat"].passed and reports["cheap-chat"].pick == {
-        "model_name": "gamma", "endpoint": "/v1/chat/completions", "via": None}
+        "model_name": "gamma",
+        "endpoint": "/v1/chat/completions",
+        "via": None,
+    }
     assert reports["impossible"].pick["via"] == "any"
     assert reports["impossible"].tried == ["impossible", "also-impossible", "any"]
-    lonely = load_policies(write("lonely.yaml", """
+    lonely = load_policies(
+        write(
+            "lonely.yaml",
+            """
         version: 1
         policies:
           nothing: {where: supports chat and output_per_mtok < 0.1}
-    """))
+    """,
+        )
+    )
     [report] = check_book(lonely, CATALOG)
     assert report.failures == ["resolves to no model: `output_per_mtok < 0.1` leaves none of 3"]
 
@@ -185,9 +224,12 @@ def test_loading_many_paths_keeps_file_order(write, tmp_path):
 def test_a_file_named_twice_is_loaded_once(write, tmp_path):
     path = write("dir/chat.yaml", "version: 1\npolicies:\n  chat: {where: supports chat}\n")
     (tmp_path / "link.yaml").symlink_to(path)
-    for paths in [(path, path), (str(tmp_path / "dir"), path),
-                  (str(tmp_path / "dir"), str(tmp_path / "dir") + "/"),
-                  (path, str(tmp_path / "link.yaml"))]:
+    for paths in [
+        (path, path),
+        (str(tmp_path / "dir"), path),
+        (str(tmp_path / "dir"), str(tmp_path / "dir") + "/"),
+        (path, str(tmp_path / "link.yaml")),
+    ]:
         book = load_policies(*paths)
         assert [p.name for p in book] == ["chat"]
         assert book.files == (path,)
@@ -203,17 +245,23 @@ def test_a_list_of_paths_is_accepted(write):
 def test_anything_but_paths_is_a_clear_type_error():
     with pytest.raises(TypeError) as caught:
         load_policies(["a.yaml", 3])
-    assert str(caught.value) == ("load_policies() takes paths (str or os.PathLike) or a list "
-                                 "of them, not int")
+    assert str(caught.value) == (
+        "load_policies() takes paths (str or os.PathLike) or a list of them, not int"
+    )
 
 
 def test_explain_and_select_resolve_the_catalog_alike(write, tmp_path, monkeypatch):
-    book = load_policies(write("m.yaml", f"""
+    book = load_policies(
+        write(
+            "m.yaml",
+            f"""
         version: 1
         catalog: {tmp_path}/missing.json
         policies:
           a: {{where: supports chat}}
-    """))
+    """,
+        )
+    )
     monkeypatch.setenv("POLICYENG_CATALOG", "builtin")  # takes precedence over `catalog:`
     assert book.explain("a")["pick"] == book.select("a").model_name
 
@@ -222,12 +270,17 @@ def test_check_book_loads_the_catalog_once(write, monkeypatch):
     from policyeng.policies import book as book_module
     from policyeng.policies.check import check_book
 
-    book = load_policies(write("two.yaml", """
+    book = load_policies(
+        write(
+            "two.yaml",
+            """
         version: 1
         policies:
           a: {where: supports chat}
           b: {where: supports embeddings}
-    """))
+    """,
+        )
+    )
     loads = []
     real = book_module.load_catalog
     monkeypatch.setattr(book_module, "load_catalog", lambda **kw: loads.append(kw) or real(**kw))

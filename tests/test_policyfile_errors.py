@@ -17,14 +17,17 @@ def load_error(path: str) -> PolicyError:
 
 
 def test_duplicate_key_names_both_lines(write):
-    path = write("dup.yaml", """
+    path = write(
+        "dup.yaml",
+        """
         version: 1
         policies:
           chat:
             where: healthy
             order_by: [model_name]
             where: supports chat
-    """)
+    """,
+    )
     error = load_error(path)
     assert error.kind == "duplicate-key"
     assert str(error) == (
@@ -35,13 +38,16 @@ def test_duplicate_key_names_both_lines(write):
 
 
 def test_duplicate_policy_names_and_flow_keys_are_all_reported(write):
-    path = write("dups.yaml", """
+    path = write(
+        "dups.yaml",
+        """
         version: 1
         policies:
           chat: {where: healthy}
           other: {where: healthy, where: live}
           chat: {where: healthy}
-    """)
+    """,
+    )
     error = load_error(path)
     assert isinstance(error, PolicyFileError)
     assert [(e.line, e.column, e.message) for e in error.errors] == [
@@ -51,12 +57,15 @@ def test_duplicate_policy_names_and_flow_keys_are_all_reported(write):
 
 
 def test_yaml_syntax_error_points_at_the_problem(write):
-    path = write("broken.yaml", """
+    path = write(
+        "broken.yaml",
+        """
         version: 1
         policies:
           chat:
             where: [healthy
-    """)
+    """,
+    )
     error = load_error(path)
     assert error.kind == "yaml"
     assert (error.source, error.line, error.column) == (path, 5, 1)
@@ -76,13 +85,23 @@ def test_a_tab_in_the_indentation_gets_a_plain_words_hint(tmp_path):
     ]
 
 
-@pytest.mark.parametrize(("text", "where", "problem"), [
-    ("version: 1\npolicies:\n  chat:\n    where: healthy\n   order_by: [x]\n", "5:4",
-     "expected <block end>, but found '<block mapping start>' (while parsing a block "
-     "mapping at line 3)"),
-    ("version: 1\npolicies:\n  chat:\n    where: healthy\n      order_by: [x]\n", "5:15",
-     "mapping values are not allowed here"),
-], ids=["dedented", "indented"])
+@pytest.mark.parametrize(
+    ("text", "where", "problem"),
+    [
+        (
+            "version: 1\npolicies:\n  chat:\n    where: healthy\n   order_by: [x]\n",
+            "5:4",
+            "expected <block end>, but found '<block mapping start>' (while parsing a block "
+            "mapping at line 3)",
+        ),
+        (
+            "version: 1\npolicies:\n  chat:\n    where: healthy\n      order_by: [x]\n",
+            "5:15",
+            "mapping values are not allowed here",
+        ),
+    ],
+    ids=["dedented", "indented"],
+)
 def test_a_misindented_line_gets_a_plain_words_hint(tmp_path, text, where, problem):
     path = tmp_path / "indent.yaml"
     path.write_text(text)
@@ -94,20 +113,24 @@ def test_a_misindented_line_gets_a_plain_words_hint(tmp_path, text, where, probl
 
 def test_an_unquoted_colon_in_a_value_gets_a_quoting_hint(tmp_path):
     path = tmp_path / "colon.yaml"
-    path.write_text("version: 1\npolicies:\n  chat:\n    description: Note: cheap\n"
-                    "    where: healthy\n")
+    path.write_text(
+        "version: 1\npolicies:\n  chat:\n    description: Note: cheap\n    where: healthy\n"
+    )
     lines = str(load_error(str(path))).splitlines()
     assert lines[0] == f"{path}:4:22: not valid YAML: mapping values are not allowed here"
     assert lines[3] == "hint: a value that contains ': ' must be quoted: key: \"text: more text\""
 
 
 def test_object_building_tags_are_refused(write):
-    path = write("tags.yaml", """
+    path = write(
+        "tags.yaml",
+        """
         version: 1
         policies:
           chat:
             where: !!python/object/apply:os.system ["echo hi"]
-    """)
+    """,
+    )
     error = load_error(path)
     assert str(error).splitlines()[0] == (
         f"{path}:4:12: YAML tag !!python/object/apply:os.system is not allowed in a "
@@ -134,13 +157,16 @@ def test_missing_file_and_empty_directory(tmp_path):
 
 
 def test_schema_error_names_file_line_and_yaml_path(write):
-    path = write("schema.yaml", """
+    path = write(
+        "schema.yaml",
+        """
         version: 1
         policies:
           support-chat:
             where: healthy
             order_by: [output_per_mtok, 3]
-    """)
+    """,
+    )
     error = load_error(path)
     assert error.kind == "schema"
     assert str(error) == (
@@ -151,13 +177,16 @@ def test_schema_error_names_file_line_and_yaml_path(write):
 
 
 def test_misspelt_key_gets_did_you_mean_and_a_caret(write):
-    path = write("typo.yaml", """
+    path = write(
+        "typo.yaml",
+        """
         version: 1
         policies:
           chat:
             where: healthy
             fallbak: other
-    """)
+    """,
+    )
     assert str(load_error(path)) == (
         f"{path}:5:5: policies.chat: unknown key 'fallbak'; did you mean 'fallback'?\n"
         "      fallbak: other\n"
@@ -166,7 +195,9 @@ def test_misspelt_key_gets_did_you_mean_and_a_caret(write):
 
 
 def test_all_schema_errors_are_reported_in_file_order(write):
-    path = write("many.yaml", """
+    path = write(
+        "many.yaml",
+        """
         version: 2
         policies:
           "bad name":
@@ -174,7 +205,8 @@ def test_all_schema_errors_are_reported_in_file_order(write):
           chat:
             where: ""
             expect: {endpoint: /v1/chat, min_candidates: 0}
-    """)
+    """,
+    )
     error = load_error(path)
     assert isinstance(error, PolicyFileError)
     assert [f"{e.line}:{e.column}: {e.message}" for e in error.errors] == [
@@ -201,28 +233,51 @@ def test_top_level_shape(write):
 @pytest.mark.parametrize(
     ("where_line", "line", "column", "shown"),
     [
-        ("where: supports chat and output_per_mtk < 1",
-         4, 30, "    where: supports chat and output_per_mtk < 1"),
-        ("where: \"supports chat and output_per_mtk < 1\"",
-         4, 31, "    where: \"supports chat and output_per_mtk < 1\""),
-        ("where: 'supports \"chat\" and output_per_mtk < 1'",
-         4, 33, "    where: 'supports \"chat\" and output_per_mtk < 1'"),
-        ("where: \"supports \\\"chat\\\" and output_per_mtk < 1\"",
-         4, 35, "    where: \"supports \\\"chat\\\" and output_per_mtk < 1\""),
-        ("where: 'model_name != ''x'' and output_per_mtk < 1'",
-         4, 37, "    where: 'model_name != ''x'' and output_per_mtk < 1'"),
+        (
+            "where: supports chat and output_per_mtk < 1",
+            4,
+            30,
+            "    where: supports chat and output_per_mtk < 1",
+        ),
+        (
+            'where: "supports chat and output_per_mtk < 1"',
+            4,
+            31,
+            '    where: "supports chat and output_per_mtk < 1"',
+        ),
+        (
+            "where: 'supports \"chat\" and output_per_mtk < 1'",
+            4,
+            33,
+            "    where: 'supports \"chat\" and output_per_mtk < 1'",
+        ),
+        (
+            'where: "supports \\"chat\\" and output_per_mtk < 1"',
+            4,
+            35,
+            '    where: "supports \\"chat\\" and output_per_mtk < 1"',
+        ),
+        (
+            "where: 'model_name != ''x'' and output_per_mtk < 1'",
+            4,
+            37,
+            "    where: 'model_name != ''x'' and output_per_mtk < 1'",
+        ),
     ],
     ids=["plain", "double-quoted", "single-quoted", "escapes", "doubled-quote"],
 )
 def test_bad_expression_is_placed_exactly_in_single_line_scalars(
     write, where_line, line, column, shown
 ):
-    path = write("expr.yaml", f"""
+    path = write(
+        "expr.yaml",
+        f"""
         version: 1
         policies:
           chat:
             {where_line}
-    """)
+    """,
+    )
     error = load_error(path)
     assert error.kind == "unknown-field"
     assert str(error) == (
@@ -235,14 +290,17 @@ def test_bad_expression_is_placed_exactly_in_single_line_scalars(
 
 @pytest.mark.parametrize("style", ["|", ">", "|-", ">-"])
 def test_bad_expression_in_block_scalar_points_at_its_line(write, style):
-    path = write("block.yaml", f"""
+    path = write(
+        "block.yaml",
+        f"""
         version: 1
         policies:
           chat:
             where: {style}
               supports chat
                 and outptu_per_mtok < 1
-    """)
+    """,
+    )
     error = load_error(path)
     assert (error.source, error.line, error.column) == (path, 6, 13)
     assert str(error).splitlines()[1:] == [
@@ -252,13 +310,16 @@ def test_bad_expression_in_block_scalar_points_at_its_line(write, style):
 
 
 def test_bad_order_by_key_is_placed_in_its_list_item(write):
-    path = write("order.yaml", """
+    path = write(
+        "order.yaml",
+        """
         version: 1
         policies:
           chat:
             where: supports chat
             order_by: [output_per_mtok, contxt_window desc]
-    """)
+    """,
+    )
     assert str(load_error(path)) == (
         f"{path}:5:33: unknown field 'contxt_window'; did you mean 'context_window'?\n"
         "      order_by: [output_per_mtok, contxt_window desc]\n"
@@ -267,7 +328,9 @@ def test_bad_order_by_key_is_placed_in_its_list_item(write):
 
 
 def test_order_by_in_block_list_and_type_error(write):
-    path = write("order2.yaml", """
+    path = write(
+        "order2.yaml",
+        """
         version: 1
         policies:
           chat:
@@ -275,32 +338,39 @@ def test_order_by_in_block_list_and_type_error(write):
             order_by:
               - input_per_mtok
               - 'provider < "x"'
-    """)
+    """,
+    )
     error = load_error(path)
     assert (error.line, error.column, error.kind) == (7, 10, "type")
     assert error.message == "`<` needs numbers, but these are strings"
 
 
 def test_syntax_error_at_end_of_where(write):
-    path = write("end.yaml", """
+    path = write(
+        "end.yaml",
+        """
         version: 1
         policies:
           chat:
             where: supports chat and
-    """)
+    """,
+    )
     error = load_error(path)
     assert (error.line, error.column) == (4, 29)
     assert error.message.startswith("the policy ends too early")
 
 
 def test_where_with_its_own_order_by_and_an_order_by_list(write):
-    path = write("twice.yaml", """
+    path = write(
+        "twice.yaml",
+        """
         version: 1
         policies:
           chat:
             where: supports chat order by model_name
             order_by: [output_per_mtok]
-    """)
+    """,
+    )
     assert str(load_error(path)) == (
         f"{path}:5:5: `where` has its own `order by` and `order_by` is given too; keep one\n"
         "      order_by: [output_per_mtok]\n"
@@ -309,16 +379,20 @@ def test_where_with_its_own_order_by_and_an_order_by_list(write):
 
 
 def test_every_bad_policy_of_a_file_is_reported(write):
-    path = write("two.yaml", """
+    path = write(
+        "two.yaml",
+        """
         version: 1
         policies:
           a: {where: supports chat and nope}
           b: {where: healthy}
           c: {where: "healthy and"}
-    """)
+    """,
+    )
     error = load_error(path)
     assert [(e.line, e.column, e.kind) for e in error.errors] == [
-        (3, 32, "unknown-field"), (5, 26, "syntax")
+        (3, 32, "unknown-field"),
+        (5, 26, "syntax"),
     ]
 
 
@@ -326,13 +400,16 @@ def test_every_bad_policy_of_a_file_is_reported(write):
 
 
 def test_unknown_fallback_names_the_chain(write):
-    path = write("fb.yaml", """
+    path = write(
+        "fb.yaml",
+        """
         version: 1
         policies:
           a: {where: healthy, fallback: [b]}
           b: {where: healthy, fallback: general-chta}
           general-chat: {where: healthy}
-    """)
+    """,
+    )
     assert str(load_error(path)) == (
         f"{path}:4:33: policy 'b' falls back to 'general-chta', which is not a policy in this "
         "file (chain: a -> b -> general-chta); did you mean 'general-chat'?\n"
@@ -342,27 +419,33 @@ def test_unknown_fallback_names_the_chain(write):
 
 
 def test_fallback_cycle_names_the_cycle(write):
-    path = write("cycle.yaml", """
+    path = write(
+        "cycle.yaml",
+        """
         version: 1
         policies:
           a: {where: healthy, fallback: b}
           b: {where: healthy, fallback: [x-ok, c]}
           c: {where: healthy, fallback: a}
           x-ok: {where: healthy}
-    """)
+    """,
+    )
     error = load_error(path)
     assert error.kind == "fallback"
     assert str(error).splitlines()[0] == f"{path}:5:33: fallback cycle: a -> b -> c -> a"
 
 
 def test_self_fallback_is_a_cycle(write):
-    path = write("self.yaml", """
+    path = write(
+        "self.yaml",
+        """
         version: 1
         policies:
           a:
             where: healthy
             fallback: [a]
-    """)
+    """,
+    )
     assert load_error(path).message == "fallback cycle: a -> a"
 
 
@@ -378,8 +461,10 @@ def test_fallback_to_a_policy_of_another_file_is_unknown(write, tmp_path):
 
 def test_directory_loads_yaml_and_yml_and_reports_duplicate_names(write, tmp_path):
     first = write("d/a.yaml", "version: 1\npolicies:\n  chat: {where: healthy}\n")
-    second = write("d/b.yml", "version: 1\npolicies:\n  other: {where: healthy}\n"
-                              "  chat: {where: supports chat}\n")
+    second = write(
+        "d/b.yml",
+        "version: 1\npolicies:\n  other: {where: healthy}\n  chat: {where: supports chat}\n",
+    )
     write("d/notes.txt", "not a policy file")
     error = load_error(str(tmp_path / "d"))
     assert str(error) == (
@@ -395,16 +480,23 @@ def test_errors_of_several_files_come_together(write, tmp_path):
     write("d/b.yaml", "version: 1\npolicies:\n  b: {where: healthy and}\n")
     error = load_error(str(tmp_path / "d"))
     assert [(e.source.rsplit("/", 1)[-1], e.line) for e in error.errors] == [
-        ("a.yaml", 3), ("a.yaml", 3), ("b.yaml", 3)
+        ("a.yaml", 3),
+        ("a.yaml", 3),
+        ("b.yaml", 3),
     ]
 
 
 def test_a_deeply_nested_file_is_a_limit_error(write):
-    path = write("deep.yaml", "version: 1\npolicies:\n  a:\n    where: healthy\n"
-                              "    description: " + "[" * 3000 + "]" * 3000 + "\n")
+    path = write(
+        "deep.yaml",
+        "version: 1\npolicies:\n  a:\n    where: healthy\n"
+        "    description: " + "[" * 3000 + "]" * 3000 + "\n",
+    )
     error = load_error(path)
     assert (error.kind, error.message) == (
-        "limit", "the file is nested too deeply to be a policy file")
+        "limit",
+        "the file is nested too deeply to be a policy file",
+    )
 
 
 def test_a_fifo_or_an_unreadable_path_is_a_file_error(tmp_path):

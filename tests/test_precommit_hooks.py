@@ -44,8 +44,9 @@ def test_hook_command_passes_on_the_example_policies(cli, monkeypatch, tmp_path)
     monkeypatch.chdir(ROOT)
     code, out, _ = cli(*argv, *hook["args"])
     assert code == 0
-    assert re.fullmatch(r"\d+ passed, 0 failed \(\d+ policies, catalog builtin\)",
-                        out.splitlines()[-1])
+    assert re.fullmatch(
+        r"\d+ passed, 0 failed \(\d+ policies, catalog builtin\)", out.splitlines()[-1]
+    )
 
 
 def test_locked_hook_runs_check_locked(cli, monkeypatch, tmp_path):

@@ -31,16 +31,28 @@ def transcripts() -> dict[str, str]:
 
 def run(block: str, work) -> str:
     """Each ``$ command`` of the block, in order, followed by what it printed."""
-    env = {**os.environ, "PYTHONPATH": IMPORTED_FROM, "NO_COLOR": "1",
-           "POLICYENG_CATALOG": "builtin", "POLICYENG_CACHE_DIR": str(work / "cache")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": IMPORTED_FROM,
+        "NO_COLOR": "1",
+        "POLICYENG_CATALOG": "builtin",
+        "POLICYENG_CACHE_DIR": str(work / "cache"),
+    }
     env.pop("COLUMNS", None)
     prelude = f'policyeng() {{ "{sys.executable}" -m policyeng "$@"; }}\n'
     shown = []
     for line in block.splitlines():
         if line.startswith("$ "):
-            done = subprocess.run(["bash", "-c", prelude + line[2:]], cwd=work / "repo", env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                  timeout=120, check=False)
+            done = subprocess.run(
+                ["bash", "-c", prelude + line[2:]],
+                cwd=work / "repo",
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=120,
+                check=False,
+            )
             shown.append(line + "\n" + done.stdout)
     return "".join(shown)
 
@@ -48,7 +60,8 @@ def run(block: str, work) -> str:
 @pytest.mark.parametrize("name", ["real-drift", "real-diff"])
 def test_transcript_on_the_real_catalogs(name, tmp_path):
     assert (SHARED / "catalogs" / "litellm-2026-03.json").exists(), (
-        f"the real catalogs belong beside the repository, in {SHARED / 'catalogs'}")
+        f"the real catalogs belong beside the repository, in {SHARED / 'catalogs'}"
+    )
     (tmp_path / "repo").mkdir()
     shutil.copytree(ROOT / "policies", tmp_path / "repo" / "policies")
     (tmp_path / "shared").symlink_to(SHARED)
@@ -56,8 +69,9 @@ def test_transcript_on_the_real_catalogs(name, tmp_path):
     actual = run(expected, tmp_path)
     if UPDATE and actual != expected:
         text = PAGE.read_text(encoding="utf-8")
-        text = BLOCK.sub(lambda m: m.group(0) if m.group(2) != name else
-                         m.group(1) + actual + m.group(4), text)
+        text = BLOCK.sub(
+            lambda m: m.group(0) if m.group(2) != name else m.group(1) + actual + m.group(4), text
+        )
         PAGE.write_text(text, encoding="utf-8")
     assert normalise(actual) == normalise(expected)
 

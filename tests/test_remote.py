@@ -25,9 +25,15 @@ from policyeng.errors import CatalogError, CatalogWarning, PolicyError, UsageErr
 
 
 def entry(name: str, price: float, **extra) -> dict:
-    return {"model_name": name, "category": "text", "supports": ["chat", "tool_use"],
-            "input_per_mtok": price, "output_per_mtok": price, "health_status": "healthy",
-            **extra}
+    return {
+        "model_name": name,
+        "category": "text",
+        "supports": ["chat", "tool_use"],
+        "input_per_mtok": price,
+        "output_per_mtok": price,
+        "health_status": "healthy",
+        **extra,
+    }
 
 
 CATALOG_A = [entry("alpha-chat", 0.5), entry("beta-chat", 0.2)]
@@ -35,8 +41,15 @@ CATALOG_B = [entry("gamma-chat", 0.1), entry("alpha-chat", 0.5)]
 BODY_A = json.dumps(CATALOG_A).encode()
 
 #: Tiny timeouts and back-offs: every fault below resolves in well under a second.
-FAST = FetchSettings(connect_timeout=0.5, read_timeout=0.3, retries=2, backoff=0.01,
-                     backoff_max=0.02, retry_after_max=0.05, deadline=3.0)
+FAST = FetchSettings(
+    connect_timeout=0.5,
+    read_timeout=0.3,
+    retries=2,
+    backoff=0.01,
+    backoff_max=0.02,
+    retry_after_max=0.05,
+    deadline=3.0,
+)
 
 
 def load(url: str, **options):
@@ -58,9 +71,11 @@ def prime_cache(server, url):
 
 # --- the cache and conditional requests -------------------------------------------------------
 
+
 def test_etag_then_304_reuses_the_cached_body(server):
-    server.script("/api/models",
-                  with_etag(CATALOG_A, '"v1"', last_modified="Tue, 24 Nov 2026 10:00:00 GMT"))
+    server.script(
+        "/api/models", with_etag(CATALOG_A, '"v1"', last_modified="Tue, 24 Nov 2026 10:00:00 GMT")
+    )
     first = load(server.url())
     assert first.origin == "network (HTTP 200)"
     assert [e["model_name"] for e in first] == ["alpha-chat", "beta-chat"]
@@ -109,7 +124,8 @@ def test_offline_serves_a_named_url_from_its_cache_without_a_request(server):
     assert catalog.stale and catalog.origin == "cache (offline)"
     assert len(server.hits("/api/models")) == 1
     assert str(caught[0].message).startswith(
-        f"catalog {server.url()}: offline; using the cached copy fetched ")
+        f"catalog {server.url()}: offline; using the cached copy fetched "
+    )
 
 
 def test_offline_without_a_cache_is_an_error_for_a_named_url(server):
@@ -128,6 +144,7 @@ def test_offline_refuses_refresh_and_live(server):
 
 # --- retries -----------------------------------------------------------------------------------
 
+
 def test_500_twice_then_200_succeeds_on_the_third_attempt(server):
     server.script("/api/models", reply(500, b"oops"), reply(500, b"oops"), reply(200, CATALOG_A))
     catalog = load(server.url())
@@ -140,13 +157,15 @@ def test_retries_are_bounded(server):
     with pytest.raises(CatalogError) as raised:
         load(server.url())
     assert str(raised.value) == (
-        f"catalog {server.url()}: HTTP 503 Service Unavailable (3 attempts); no cached copy")
+        f"catalog {server.url()}: HTTP 503 Service Unavailable (3 attempts); no cached copy"
+    )
     assert len(server.hits("/api/models")) == 3
 
 
 def test_429_with_retry_after_is_retried(server):
-    server.script("/api/models", reply(429, b"slow down", {"Retry-After": "0"}),
-                  reply(200, CATALOG_A))
+    server.script(
+        "/api/models", reply(429, b"slow down", {"Retry-After": "0"}), reply(200, CATALOG_A)
+    )
     assert load(server.url()).origin == "network (HTTP 200)"
     assert len(server.hits("/api/models")) == 2
 
@@ -168,6 +187,7 @@ def test_connection_refused_is_retried_then_reported(server):
 
 # --- stalls, truncation, size ------------------------------------------------------------------
 
+
 def test_a_stalled_server_times_out_within_the_bound(server):
     server.script("/api/models", stall(server))
     started = time.monotonic()
@@ -175,7 +195,8 @@ def test_a_stalled_server_times_out_within_the_bound(server):
         load(server.url())
     elapsed = time.monotonic() - started
     assert str(raised.value) == (
-        f"catalog {server.url()}: no data for 0.3 s (read timeout); no cached copy")
+        f"catalog {server.url()}: no data for 0.3 s (read timeout); no cached copy"
+    )
     assert elapsed < 1.5  # one read timeout: timeouts are not retried
     assert len(server.hits("/api/models")) == 1
 
@@ -196,7 +217,8 @@ def test_a_truncated_body_is_retried_then_reported_and_not_cached(server):
     assert str(raised.value) == (
         f"catalog {server.url()}: connection broken: peer closed connection without sending "
         f"complete message body (received 10 bytes, expected {len(BODY_A)}) (3 attempts); "
-        "no cached copy")
+        "no cached copy"
+    )
     assert CatalogCache().read(server.url()) is None
 
 
@@ -206,7 +228,8 @@ def test_an_oversized_body_is_cut_off_while_streaming(server):
     with pytest.raises(CatalogError) as raised:
         load(server.url(), settings=settings)
     assert str(raised.value) == (
-        f"catalog {server.url()}: response is over the 1.0 MiB limit; cut off; no cached copy")
+        f"catalog {server.url()}: response is over the 1.0 MiB limit; cut off; no cached copy"
+    )
     time.sleep(0.2)
     assert server.bytes_sent < 32 * 1024 * 1024  # the client hung up long before the end
 
@@ -220,14 +243,19 @@ def test_a_declared_oversized_body_is_refused_before_reading(server):
 
 # --- bad bodies never replace a good cache -----------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
         (b'[{"model_name": "x"', "invalid JSON at line 1, column 20: Expecting ',' delimiter"),
-        (b'{"data": []}',
-         "expected a JSON array of models (the /api/models shape), got a JSON object"),
-        (b'[{"model_name": ""}, {"supports": "chat"}]',
-         "response holds no valid model entries (2 invalid)"),
+        (
+            b'{"data": []}',
+            "expected a JSON array of models (the /api/models shape), got a JSON object",
+        ),
+        (
+            b'[{"model_name": ""}, {"supports": "chat"}]',
+            "response holds no valid model entries (2 invalid)",
+        ),
         (b"[]", "response holds no models"),
     ],
     ids=["invalid-json", "json-object", "no-valid-entry", "empty-array"],
@@ -241,7 +269,8 @@ def test_a_bad_body_falls_back_to_the_good_cache(server, body, reason):
     assert catalog.sha256 == good == cached_sha(server.url())
     [warning] = caught
     assert str(warning.message).startswith(
-        f"catalog {server.url()}: {reason}; using the cached copy fetched ")
+        f"catalog {server.url()}: {reason}; using the cached copy fetched "
+    )
     assert str(warning.message).endswith(" s old)")
 
 
@@ -258,11 +287,13 @@ def test_skipped_entries_of_a_fresh_response_warn_once_each(server):
     with pytest.warns(CatalogWarning) as caught:
         catalog = load(server.url())
     assert [str(w.message) for w in caught] == [
-        f"catalog {server.url()}: skipped entry [2]: model_name: 3 is not of type 'string'"]
+        f"catalog {server.url()}: skipped entry [2]: model_name: 3 is not of type 'string'"
+    ]
     assert len(catalog) == 2
 
 
 # --- redirects and the key ---------------------------------------------------------------------
+
 
 def test_a_redirect_is_followed_for_the_catalog(server, other_server):
     other_server.script("/api/models", reply(200, CATALOG_A))
@@ -290,7 +321,8 @@ def test_the_key_is_never_sent_over_plain_http_off_this_machine():
     with pytest.raises(CatalogError) as raised:
         get("http://models.example/v1/models", settings=FAST, bearer="sk-test-secret")
     assert str(raised.value) == (
-        "catalog http://models.example/v1/models: refusing to send FLEXAI_API_KEY over plain http")
+        "catalog http://models.example/v1/models: refusing to send FLEXAI_API_KEY over plain http"
+    )
 
 
 # --- the live list -----------------------------------------------------------------------------
@@ -304,8 +336,7 @@ def test_live_list_with_a_key_sets_live_on_every_entry(server, monkeypatch):
     server.script("/v1/models", reply(200, LIVE))
     catalog = load(server.url(), live=True)
     assert catalog.live_known
-    assert {e["model_name"]: e["live"] for e in catalog} == {"alpha-chat": False,
-                                                             "beta-chat": True}
+    assert {e["model_name"]: e["live"] for e in catalog} == {"alpha-chat": False, "beta-chat": True}
     assert policyeng.select("live and supports chat", catalog).model_name == "beta-chat"
     assert server.hits("/v1/models")[0].headers["authorization"] == "Bearer sk-test-secret"
 
@@ -324,7 +355,8 @@ def test_401_without_a_key_says_the_key_is_missing(server):
     with pytest.raises(CatalogError) as raised:
         load(server.url(), live=True)
     assert str(raised.value) == (
-        f"catalog {server.url('/v1/models')}: HTTP 401 Unauthorized: FLEXAI_API_KEY is not set")
+        f"catalog {server.url('/v1/models')}: HTTP 401 Unauthorized: FLEXAI_API_KEY is not set"
+    )
 
 
 def test_401_with_a_key_says_it_was_refused_without_printing_it(server, monkeypatch):
@@ -335,7 +367,8 @@ def test_401_with_a_key_says_it_was_refused_without_printing_it(server, monkeypa
         load(server.url(), live=True)
     assert str(raised.value) == (
         f"catalog {server.url('/v1/models')}: HTTP 401 Unauthorized: the key in FLEXAI_API_KEY "
-        "was refused (wrong or expired?)")
+        "was refused (wrong or expired?)"
+    )
 
 
 def test_a_live_list_in_the_wrong_shape_is_an_error(server):
@@ -364,6 +397,7 @@ def test_the_key_is_never_written_to_the_cache(server, monkeypatch, tmp_path):
 
 # --- the default chain -------------------------------------------------------------------------
 
+
 def test_default_chain_reads_policyeng_catalog_then_falls_back_to_builtin(server, monkeypatch):
     url = server.url()
     server.stop()
@@ -391,7 +425,8 @@ def test_default_chain_offline_never_touches_the_network(monkeypatch):
     assert catalog.source == "builtin"
     assert str(caught[0].message).startswith(
         "catalog https://tokens.flex.ai/api/models: offline, and no cached copy; "
-        "using builtin (snapshot of 2026-11-20, ")
+        "using builtin (snapshot of 2026-11-20, "
+    )
 
 
 def test_no_fallback_in_the_default_chain_is_an_error(server, monkeypatch):

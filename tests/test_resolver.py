@@ -29,8 +29,12 @@ def catalog_file(write_catalog):
 def test_selects_by_name_and_by_expression(policies, catalog_file):
     with Resolver(policies, catalog=catalog_file) as resolver:
         chat = resolver.select("chat")
-        assert (chat.model_name, chat.endpoint, chat.policy, chat.via) == \
-            ("a", "/v1/chat/completions", "chat", None)
+        assert (chat.model_name, chat.endpoint, chat.policy, chat.via) == (
+            "a",
+            "/v1/chat/completions",
+            "chat",
+            None,
+        )
         assert resolver.select("supports chat order by output_per_mtok desc").model_name == "c"
         assert (chat.stale, chat.degraded) == (False, False)
 
@@ -69,10 +73,16 @@ def test_status_is_plain_data_in_the_documented_shape(policies, catalog_file):
     with Resolver(policies, catalog=catalog_file) as resolver:
         status = resolver.status()
     assert json.loads(json.dumps(status)) == status
-    assert set(status) == {"state", "catalog", "last_refresh_at", "last_error", "refreshes",
-                           "refresh_failures", "open"}
-    assert set(status["catalog"]) == {"source", "sha256", "fetched_at", "age_s", "stale",
-                                      "models"}
+    assert set(status) == {
+        "state",
+        "catalog",
+        "last_refresh_at",
+        "last_error",
+        "refreshes",
+        "refresh_failures",
+        "open",
+    }
+    assert set(status["catalog"]) == {"source", "sha256", "fetched_at", "age_s", "stale", "models"}
     assert status["state"] == "ready"
     assert status["catalog"]["source"] == catalog_file
     assert status["catalog"]["models"] == 4
@@ -102,14 +112,17 @@ def test_no_match_is_raised_each_time_with_the_funnel(catalog_file):
             assert "no model matches" in str(info.value)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"refresh": 0}, "refresh is a number of seconds greater than 0, not 0"),
-    ({"refresh": -5}, "refresh is a number of seconds greater than 0, not -5"),
-    ({"refresh": float("inf")}, "refresh is a number of seconds greater than 0, not inf"),
-    ({"max_stale": 0}, "max_stale is a number of seconds greater than 0, not 0"),
-    ({"cooldown": -1}, "cooldown is a number of seconds, 0 or more, not -1"),
-    ({"allowed_fails": -2}, "allowed_fails is a whole number, 0 or more, not -2"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"refresh": 0}, "refresh is a number of seconds greater than 0, not 0"),
+        ({"refresh": -5}, "refresh is a number of seconds greater than 0, not -5"),
+        ({"refresh": float("inf")}, "refresh is a number of seconds greater than 0, not inf"),
+        ({"max_stale": 0}, "max_stale is a number of seconds greater than 0, not 0"),
+        ({"cooldown": -1}, "cooldown is a number of seconds, 0 or more, not -1"),
+        ({"allowed_fails": -2}, "allowed_fails is a whole number, 0 or more, not -2"),
+    ],
+)
 def test_invalid_arguments_fail_at_construction(policies, kwargs, message):
     with pytest.raises(ValueError) as info:
         Resolver(policies, catalog="builtin", **kwargs)
@@ -145,8 +158,13 @@ def test_use_before_start_and_after_close_is_a_clear_error(policies, catalog_fil
     resolver.start()
     resolver.close()
     resolver.close()  # idempotent
-    for use in (lambda: resolver.select("chat"), resolver.refresh, resolver.start,
-                lambda: resolver.report_failure("a"), lambda: resolver.on_change(print)):
+    for use in (
+        lambda: resolver.select("chat"),
+        resolver.refresh,
+        resolver.start,
+        lambda: resolver.report_failure("a"),
+        lambda: resolver.on_change(print),
+    ):
         with pytest.raises(UsageError, match="this Resolver is closed; create a new one"):
             use()
 
@@ -195,8 +213,10 @@ def test_change_events_are_logged_on_the_policyeng_logger(policies, write_catalo
         path.write_text(json.dumps([model("b", 2), model("c", 3)]))
         with caplog.at_level(logging.INFO, logger="policyeng"):
             resolver.refresh()
-    assert "pick changed: policy 'chat': a -> b (removed: a is no longer in the catalog)" \
+    assert (
+        "pick changed: policy 'chat': a -> b (removed: a is no longer in the catalog)"
         in caplog.text
+    )
 
 
 def test_a_catalog_object_is_used_as_it_is(policies):
@@ -260,9 +280,13 @@ def test_a_forked_child_gets_its_own_refresh_thread(policies, catalog_file):
 
     from conftest import IMPORTED_FROM
 
-    result = subprocess.run([sys.executable, "-c", FORK_SCRIPT, catalog_file, policies],
-                            capture_output=True, text=True, timeout=60,
-                            env={"PYTHONPATH": IMPORTED_FROM, "POLICYENG_CATALOG": "builtin"})
+    result = subprocess.run(
+        [sys.executable, "-c", FORK_SCRIPT, catalog_file, policies],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": IMPORTED_FROM, "POLICYENG_CATALOG": "builtin"},
+    )
     assert result.returncode == 0, result.stderr
     child, parent = (json.loads(line) for line in result.stdout.splitlines())
     assert child == {"alive": True, "pick": "z", "refreshes": 1}
@@ -274,5 +298,6 @@ def test_select_of_something_not_text_is_a_clear_type_error(policies, catalog_fi
     with Resolver(policies, catalog=catalog_file) as resolver:
         with pytest.raises(TypeError) as info:
             resolver.select(bad)
-    assert str(info.value) == ("select() takes a policy name or expression (str), "
-                               f"not {type(bad).__name__}")
+    assert str(info.value) == (
+        f"select() takes a policy name or expression (str), not {type(bad).__name__}"
+    )

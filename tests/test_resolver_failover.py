@@ -25,8 +25,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def resolver(policies, write_catalog, clock):
-    with Resolver(policies, catalog=str(write_catalog(CATALOG)), clock=clock,
-                  cooldown=30, allowed_fails=3) as running:
+    with Resolver(
+        policies, catalog=str(write_catalog(CATALOG)), clock=clock, cooldown=30, allowed_fails=3
+    ) as running:
         yield running
 
 
@@ -49,8 +50,11 @@ def test_open_breakers_walk_the_candidates_then_the_fallbacks_then_degrade(resol
     assert pick(resolver) == ("a", None, True)  # every candidate open: the best, degraded
     assert pick(resolver, "backup") == ("e", None, True)
     assert [(c.old, c.new, c.reason) for c in changes if c.name == "chat"] == [
-        ("a", "b", "breaker"), ("b", "c", "breaker"), ("c", "e", "breaker"),
-        ("e", "a", "breaker")]
+        ("a", "b", "breaker"),
+        ("b", "c", "breaker"),
+        ("c", "e", "breaker"),
+        ("e", "a", "breaker"),
+    ]
     assert [m["model_name"] for m in resolver.status()["open"]] == ["a", "b", "c", "e"]
 
 
@@ -64,8 +68,10 @@ def test_a_breaker_closes_after_the_cooldown(resolver, clock):
     clock.advance(1)
     assert pick(resolver) == ("a", None, False)
     assert resolver.status()["open"] == []
-    assert [(c.old, c.new, c.reason) for c in changes] == [("a", "b", "breaker"),
-                                                          ("b", "a", "breaker")]
+    assert [(c.old, c.new, c.reason) for c in changes] == [
+        ("a", "b", "breaker"),
+        ("b", "a", "breaker"),
+    ]
 
 
 def test_retry_after_sets_how_long_the_model_is_skipped(resolver, clock):
@@ -110,14 +116,20 @@ def test_expressions_fail_over_too(resolver):
 
 
 def lock_file(write, picks: dict[str, str]) -> str:
-    data = {"version": 1, "catalog": {"source": "x", "sha256": "0" * 64},
-            "policies": {name: {"model_name": m, "endpoint": "/v1/chat/completions", "via": None}
-                         for name, m in picks.items()}}
+    data = {
+        "version": 1,
+        "catalog": {"source": "x", "sha256": "0" * 64},
+        "policies": {
+            name: {"model_name": m, "endpoint": "/v1/chat/completions", "via": None}
+            for name, m in picks.items()
+        },
+    }
     return write("policies.lock", json.dumps(data))
 
 
-def test_a_locked_pick_is_kept_while_valid_and_released_with_a_change(policies, write,
-                                                                      write_catalog):
+def test_a_locked_pick_is_kept_while_valid_and_released_with_a_change(
+    policies, write, write_catalog
+):
     path = write_catalog(CATALOG)
     lock = lock_file(write, {"chat": "b"})
     with Resolver(policies, catalog=str(path), lock=lock) as resolver:
@@ -134,7 +146,10 @@ def test_a_locked_pick_is_kept_while_valid_and_released_with_a_change(policies, 
         path.write_text(json.dumps([model("a", 1)]))
         resolver.refresh()
     assert [(c.old, c.new, c.reason) for c in changes if c.name == "chat"] == [
-        ("b", "a", "breaker"), ("a", "b", "breaker"), ("b", "a", "fails")]
+        ("b", "a", "breaker"),
+        ("a", "b", "breaker"),
+        ("b", "a", "fails"),
+    ]
 
 
 def test_a_lock_not_honoured_at_start_is_a_change(policies, write, write_catalog):
@@ -144,8 +159,7 @@ def test_a_lock_not_honoured_at_start_is_a_change(policies, write, write_catalog
     resolver.on_change(changes.append)
     with resolver:
         assert pick(resolver)[0] == "a"
-    assert [(c.name, c.old, c.new, c.reason) for c in changes] == [
-        ("chat", "gone", "a", "removed")]
+    assert [(c.name, c.old, c.new, c.reason) for c in changes] == [("chat", "gone", "a", "removed")]
 
 
 def test_change_reasons_for_catalog_changes(policies, write_catalog):
@@ -155,20 +169,33 @@ def test_change_reasons_for_catalog_changes(policies, write_catalog):
         resolver.on_change(changes.append)
         resolver.select("chat")
         steps = [
-            [model("a", 5), model("b", 2), model("e", 1, supports=("embeddings",),
-                                                    category="embedding")],  # outranked
-            [model("a", 2), model("b", 2), model("e", 1, supports=("embeddings",),
-                                                    category="embedding")],  # tie-break
-            [model("a", 2, health="down"),
-             model("e", 1, supports=("embeddings",), category="embedding")],  # fallback: a fails
+            [
+                model("a", 5),
+                model("b", 2),
+                model("e", 1, supports=("embeddings",), category="embedding"),
+            ],  # outranked
+            [
+                model("a", 2),
+                model("b", 2),
+                model("e", 1, supports=("embeddings",), category="embedding"),
+            ],  # tie-break
+            [
+                model("a", 2, health="down"),
+                model("e", 1, supports=("embeddings",), category="embedding"),
+            ],  # fallback: a fails
         ]
         for entries in steps:
             path.write_text(json.dumps(entries))
             resolver.refresh()
     assert [(c.old, c.new, c.reason) for c in changes] == [
-        ("a", "b", "outranked"), ("b", "a", "tie-break"), ("a", "e", "fallback")]
-    assert changes[0].detail == "b ranks ahead on output_per_mtok: 2 against 5 for a; a's " \
+        ("a", "b", "outranked"),
+        ("b", "a", "tie-break"),
+        ("a", "e", "fallback"),
+    ]
+    assert (
+        changes[0].detail == "b ranks ahead on output_per_mtok: 2 against 5 for a; a's "
         "output_per_mtok moved from 1 to 5"
+    )
     assert changes[1].detail.startswith("a ties with b on output_per_mtok = 2")
     assert changes[2].detail.startswith("chat matches nothing now (a fails clause 2 `healthy`")
 

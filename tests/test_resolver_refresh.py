@@ -13,8 +13,11 @@ from resolver_helpers import CATALOG, POLICIES, body, model, wait_until
 from policyeng import CatalogError, CatalogWarning, FetchSettings, Resolver
 from policyeng.runtime.clock import ManualClock
 
-CATALOG_B = [model("b", 2), model("c", 3), model("e", 1, supports=("embeddings",),
-                                                  category="embedding")]
+CATALOG_B = [
+    model("b", 2),
+    model("c", 3),
+    model("e", 1, supports=("embeddings",), category="embedding"),
+]
 
 
 @pytest.fixture
@@ -64,8 +67,9 @@ def test_the_thread_refreshes_every_interval(server, policies, clock):
 def test_refresh_intervals_are_jittered_by_ten_percent(server, policies, clock):
     server.script("/api/models", reply(200, CATALOG))
     factors = iter([1.1, 0.9])
-    with Resolver(policies, catalog=server.url(), clock=clock, refresh=100,
-                  jitter=lambda: next(factors)) as resolver:
+    with Resolver(
+        policies, catalog=server.url(), clock=clock, refresh=100, jitter=lambda: next(factors)
+    ) as resolver:
         assert resolver.next_refresh_in == pytest.approx(110)
         resolver.refresh()
         assert resolver.next_refresh_in == pytest.approx(90)
@@ -90,8 +94,9 @@ def test_failures_back_off_exponentially_up_to_refresh(server, policies, clock):
 
 
 def test_retry_after_is_honoured(server, policies, clock):
-    server.script("/api/models", reply(200, CATALOG),
-                  reply(429, b"slow down", {"Retry-After": "120"}))
+    server.script(
+        "/api/models", reply(200, CATALOG), reply(429, b"slow down", {"Retry-After": "120"})
+    )
     with resolver_for(server, policies, clock) as resolver:
         status = resolver.refresh()
         assert status["refresh_failures"] == 1
@@ -102,14 +107,18 @@ def test_retry_after_is_honoured(server, policies, clock):
         wait_until(lambda: failures(resolver) == 2)
 
 
-@pytest.mark.parametrize("bad", [
-    reply(500, b"oops"),
-    reply(503, b""),
-    reply(200, b'{"data": []}'),
-    reply(200, b"[]"),
-    reply(200, b"<html>maintenance</html>"),
-    truncated(body(CATALOG_B)[:40], declared=len(body(CATALOG_B))),
-], ids=["500", "503", "object", "empty-array", "html", "truncated"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        reply(500, b"oops"),
+        reply(503, b""),
+        reply(200, b'{"data": []}'),
+        reply(200, b"[]"),
+        reply(200, b"<html>maintenance</html>"),
+        truncated(body(CATALOG_B)[:40], declared=len(body(CATALOG_B))),
+    ],
+    ids=["500", "503", "object", "empty-array", "html", "truncated"],
+)
 def test_a_bad_refresh_never_replaces_the_last_good_catalog(server, policies, clock, bad):
     server.script("/api/models", reply(200, CATALOG), bad)
     with resolver_for(server, policies, clock) as resolver:
@@ -121,8 +130,14 @@ def test_a_bad_refresh_never_replaces_the_last_good_catalog(server, policies, cl
 
 
 def test_flapping_source_fires_one_change_per_real_change(server, policies, clock):
-    server.script("/api/models", reply(200, CATALOG), reply(500, b""), reply(200, CATALOG_B),
-                  reply(500, b""), reply(200, CATALOG_B))
+    server.script(
+        "/api/models",
+        reply(200, CATALOG),
+        reply(500, b""),
+        reply(200, CATALOG_B),
+        reply(500, b""),
+        reply(200, CATALOG_B),
+    )
     with resolver_for(server, policies, clock) as resolver:
         changes = []
         resolver.on_change(changes.append)
@@ -133,8 +148,7 @@ def test_flapping_source_fires_one_change_per_real_change(server, policies, cloc
 
 
 def test_a_raising_callback_is_logged_and_the_thread_goes_on(server, policies, clock, caplog):
-    server.script("/api/models", reply(200, CATALOG), reply(200, CATALOG_B),
-                  reply(200, CATALOG))
+    server.script("/api/models", reply(200, CATALOG), reply(200, CATALOG_B), reply(200, CATALOG))
     with resolver_for(server, policies, clock) as resolver:
         seen = []
 
@@ -176,8 +190,9 @@ def test_max_stale_fails_closed_and_recovers(server, policies, clock):
 def test_start_falls_back_stale_then_the_thread_recovers(server, policies, clock, monkeypatch):
     monkeypatch.setenv("POLICYENG_CATALOG", server.url())
     server.script("/api/models", reply(500, b""), reply(200, CATALOG))
-    resolver = Resolver(policies, clock=clock, jitter=lambda: 1.0,
-                        settings=FetchSettings(retries=0))
+    resolver = Resolver(
+        policies, clock=clock, jitter=lambda: 1.0, settings=FetchSettings(retries=0)
+    )
     with pytest.warns(CatalogWarning, match="using builtin"):
         resolver.start()
     with resolver:
@@ -192,12 +207,12 @@ def test_start_falls_back_stale_then_the_thread_recovers(server, policies, clock
         assert resolver.select("chat").model_name == "a"
 
 
-def test_a_stalled_source_never_delays_select_and_refreshes_never_overlap(server, policies,
-                                                                           clock):
+def test_a_stalled_source_never_delays_select_and_refreshes_never_overlap(server, policies, clock):
     release = threading.Event()
     server.script("/api/models", reply(200, CATALOG), held(release, reply(200, CATALOG_B)))
-    resolver = resolver_for(server, policies, clock,
-                            settings=FetchSettings(retries=0, read_timeout=30, deadline=30))
+    resolver = resolver_for(
+        server, policies, clock, settings=FetchSettings(retries=0, read_timeout=30, deadline=30)
+    )
     with resolver:
         clock.advance(60)
         wait_until(lambda: len(server.hits("/api/models")) == 2)  # the thread is stuck
@@ -241,8 +256,11 @@ def test_one_request_per_refresh_however_many_select(server, policies, clock):
 
 
 def test_sixteen_threads_hammer_select_during_flapping_refreshes(server, policies, clock):
-    faults = [reply(500, b""), truncated(body(CATALOG)[:30], declared=len(body(CATALOG))),
-              reply(200, b"[]")]
+    faults = [
+        reply(500, b""),
+        truncated(body(CATALOG)[:30], declared=len(body(CATALOG))),
+        reply(200, b"[]"),
+    ]
     script = [reply(200, CATALOG)]
     for round_ in range(6):
         script += [reply(200, CATALOG_B), faults[round_ % 3], reply(200, CATALOG)]
@@ -279,8 +297,9 @@ def test_sixteen_threads_hammer_select_during_flapping_refreshes(server, policie
 def test_close_does_not_wait_for_a_stalled_fetch_and_drops_its_result(server, policies, clock):
     release = threading.Event()
     server.script("/api/models", reply(200, CATALOG), held(release, reply(200, CATALOG_B)))
-    resolver = resolver_for(server, policies, clock,
-                            settings=FetchSettings(retries=0, read_timeout=30, deadline=30))
+    resolver = resolver_for(
+        server, policies, clock, settings=FetchSettings(retries=0, read_timeout=30, deadline=30)
+    )
     resolver.start()
     clock.advance(60)
     wait_until(lambda: len(server.hits("/api/models")) == 2)
@@ -294,8 +313,11 @@ def test_close_does_not_wait_for_a_stalled_fetch_and_drops_its_result(server, po
 
 
 def test_invalid_entries_in_a_refresh_are_skipped_and_logged(server, policies, clock, caplog):
-    server.script("/api/models", reply(200, CATALOG),
-                  reply(200, [*CATALOG_B, {"model_name": "bad", "output_per_mtok": -1}]))
+    server.script(
+        "/api/models",
+        reply(200, CATALOG),
+        reply(200, [*CATALOG_B, {"model_name": "bad", "output_per_mtok": -1}]),
+    )
     with resolver_for(server, policies, clock) as resolver:
         status = resolver.refresh()  # warnings are errors in this test suite: none is raised
         assert status["refreshes"] == 1 and status["catalog"]["models"] == 3

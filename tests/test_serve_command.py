@@ -20,14 +20,23 @@ POLICIES = str(ROOT / "policies")
 
 
 def test_without_the_serve_extra_it_exits_2_naming_the_pip_command():
-    code = ("import sys; sys.modules['uvicorn'] = None\n"  # what a missing package looks like
-            "from policyeng.cli import main\n"
-            f"sys.exit(main(['serve', {POLICIES!r}]))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": IMPORTED_FROM}, timeout=60)
+    code = (
+        "import sys; sys.modules['uvicorn'] = None\n"  # what a missing package looks like
+        "from policyeng.cli import main\n"
+        f"sys.exit(main(['serve', {POLICIES!r}]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": IMPORTED_FROM},
+        timeout=60,
+    )
     assert result.returncode == 2
-    assert result.stderr == ("policyeng: policyeng serve needs the serve extra (uvicorn is "
-                             "missing):\n  pip install 'policyeng[serve]'\n")
+    assert result.stderr == (
+        "policyeng: policyeng serve needs the serve extra (uvicorn is "
+        "missing):\n  pip install 'policyeng[serve]'\n"
+    )
 
 
 def dockerfile_instruction(name: str) -> list[str]:
@@ -58,8 +67,9 @@ def test_a_wildcard_bind_is_said_and_a_busy_port_is_a_usage_error():
     busy.listen()
     port = busy.getsockname()[1]
     try:
-        result = run_cli("serve", POLICIES, "--catalog", "builtin", "--host", "0.0.0.0",
-                         "--port", str(port))
+        result = run_cli(
+            "serve", POLICIES, "--catalog", "builtin", "--host", "0.0.0.0", "--port", str(port)
+        )
     finally:
         busy.close()
     assert result.returncode == 2
@@ -114,9 +124,10 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_0():
         port = int(server.base.rsplit(":", 1)[1])
         body = json.dumps({"policy": "supports chat order by model_name", "top": 0}).encode()
         in_flight = socket.create_connection(("127.0.0.1", port), timeout=20)
-        in_flight.sendall(b"POST /v1/select HTTP/1.1\r\nHost: t\r\nContent-Type: "
-                          b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
-                          + body[:10])
+        in_flight.sendall(
+            b"POST /v1/select HTTP/1.1\r\nHost: t\r\nContent-Type: "
+            b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:10]
+        )
         # The server has the request's head once it answers another request after it.
         assert httpx.get(server.url("/healthz"), timeout=10).status_code == 200
         server.process.send_signal(15)

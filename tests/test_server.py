@@ -47,8 +47,10 @@ def serve():
 def shared():
     """One server for the tests that change nothing in it (no reports, no counts)."""
     resolver = Resolver(POLICIES, catalog="builtin")
-    with RunningApp(create_app(resolver)) as app, \
-            httpx.Client(base_url=app.url(""), timeout=10) as client:
+    with (
+        RunningApp(create_app(resolver)) as app,
+        httpx.Client(base_url=app.url(""), timeout=10) as client,
+    ):
         wait_ready(client)
         yield client
 
@@ -85,8 +87,19 @@ def test_select_by_name_answers_the_select_json_object_with_a_decision_id(shared
     answer = client.get("/v1/select/support-chat")
     assert answer.status_code == 200
     data = answer.json()
-    assert {"model_name", "endpoint", "category", "policy", "via", "candidates", "catalog",
-            "decision_id", "degraded", "url", "base_url"} <= set(data)
+    assert {
+        "model_name",
+        "endpoint",
+        "category",
+        "policy",
+        "via",
+        "candidates",
+        "catalog",
+        "decision_id",
+        "degraded",
+        "url",
+        "base_url",
+    } <= set(data)
     assert data["policy"] == "support-chat" and data["degraded"] is False
     assert data["endpoint"] == "/v1/chat/completions"
     assert data["url"] == "https://tokens.flex.ai/v1/chat/completions"
@@ -113,17 +126,21 @@ def test_an_unknown_policy_name_is_404_with_did_you_mean(shared):
     client = shared
     answer = client.get("/v1/select/support-chatt")
     assert answer.status_code == 404
-    assert answer.json() == {"error": {
-        "kind": "unknown-policy",
-        "message": "no policy named 'support-chatt'; did you mean 'support-chat'?"}}
+    assert answer.json() == {
+        "error": {
+            "kind": "unknown-policy",
+            "message": "no policy named 'support-chatt'; did you mean 'support-chat'?",
+        }
+    }
     far = client.get("/v1/select/zzz").json()["error"]["message"]
     assert far == "no policy named 'zzz'; GET /v1/policies lists them"
 
 
 def test_post_select_answers_an_expression(shared):
     client = shared
-    answer = client.post("/v1/select", json={"policy": "supports chat order by model_name",
-                                             "top": 1})
+    answer = client.post(
+        "/v1/select", json={"policy": "supports chat order by model_name", "top": 1}
+    )
     assert answer.status_code == 200, answer.text
     data = answer.json()
     assert data["policy"] == "supports chat order by model_name"
@@ -163,21 +180,24 @@ def test_no_match_is_422_naming_the_funnel(shared):
     assert len(error["decision_id"]) == 32
 
 
-@pytest.mark.parametrize(("body", "field", "says"), [
-    (b"{", None, "not JSON"),
-    (b"[1]", None, "must be a JSON object, not an array"),
-    (b'{"policy": 1}', "policy", "field 'policy' must be a string, not a number"),
-    (b'{"policy": "healthy", "top": true}', "top", "must be a whole number, not true/false"),
-    (b'{"policy": "healthy", "top": -1}', "top", "0 or more"),
-    (b'{"policy": "healthy", "top": 1.5}', "top", "must be a whole number, not a number"),
-    (b'{"policy": "healthy", "top": NaN}', None, "NaN"),
-    (b'{"policy": "healthy", "top": 1' + b"0" * 5000 + b"}", None, "5001 digits"),
-    (b'{"policy": "healthy", "top": 1e999}', None, "too large"),
-    (b"[" * 100_00 + b"]" * 100_00, None, "nested too deeply"),
-    (b'{"polcy": "healthy"}', "polcy", "unknown field 'polcy'"),
-    (b"{}", "policy", "field 'policy' is required"),
-    (b'{"policy": "\xff"}', None, "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    ("body", "field", "says"),
+    [
+        (b"{", None, "not JSON"),
+        (b"[1]", None, "must be a JSON object, not an array"),
+        (b'{"policy": 1}', "policy", "field 'policy' must be a string, not a number"),
+        (b'{"policy": "healthy", "top": true}', "top", "must be a whole number, not true/false"),
+        (b'{"policy": "healthy", "top": -1}', "top", "0 or more"),
+        (b'{"policy": "healthy", "top": 1.5}', "top", "must be a whole number, not a number"),
+        (b'{"policy": "healthy", "top": NaN}', None, "NaN"),
+        (b'{"policy": "healthy", "top": 1' + b"0" * 5000 + b"}", None, "5001 digits"),
+        (b'{"policy": "healthy", "top": 1e999}', None, "too large"),
+        (b"[" * 100_00 + b"]" * 100_00, None, "nested too deeply"),
+        (b'{"polcy": "healthy"}', "polcy", "unknown field 'polcy'"),
+        (b"{}", "policy", "field 'policy' is required"),
+        (b'{"policy": "\xff"}', None, "not UTF-8"),
+    ],
+)
 def test_malformed_or_mistyped_bodies_are_400_naming_the_field(shared, body, field, says):
     client = shared
     answer = client.post("/v1/select", content=body)
@@ -196,7 +216,7 @@ def test_bodies_over_64_kib_are_413_declared_or_streamed(shared):
 
     def chunks():
         for start in range(0, len(big), 4096):
-            yield big[start:start + 4096]
+            yield big[start : start + 4096]
 
     streamed = client.post("/v1/select", content=chunks())  # chunked: no Content-Length
     assert streamed.status_code == 413
@@ -206,26 +226,34 @@ def test_bodies_over_64_kib_are_413_declared_or_streamed(shared):
 def test_report_failure_opens_the_breaker_and_the_next_pick_comes_back(serve):
     client = serve()
     first = client.get("/v1/select/general-chat").json()
-    answer = client.post("/v1/report", json={"model_name": first["model_name"],
-                                              "outcome": "failure", "status": 429,
-                                              "retry_after": 60})
+    answer = client.post(
+        "/v1/report",
+        json={
+            "model_name": first["model_name"],
+            "outcome": "failure",
+            "status": 429,
+            "retry_after": 60,
+        },
+    )
     assert answer.status_code == 204 and answer.content == b""
     second = client.get("/v1/select/general-chat").json()
     assert second["model_name"] == first["candidates"][1]["model_name"]
     assert metric(client, "policyeng_breakers_open") == 1
-    wait_until(lambda: metric(client, "policyeng_pick_changes_total",
-                              policy="general-chat") == 1)
+    wait_until(lambda: metric(client, "policyeng_pick_changes_total", policy="general-chat") == 1)
     client.post("/v1/report", json={"model_name": first["model_name"], "outcome": "success"})
     assert client.get("/v1/select/general-chat").json()["model_name"] == first["model_name"]
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"model_name": "m", "outcome": "maybe"}, "outcome"),
-    ({"model_name": "m", "outcome": "failure", "status": 1000}, "status"),
-    ({"model_name": "m", "outcome": "failure", "status": "429"}, "status"),
-    ({"model_name": "m", "outcome": "failure", "retry_after": -1}, "retry_after"),
-    ({"outcome": "failure"}, "model_name"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"model_name": "m", "outcome": "maybe"}, "outcome"),
+        ({"model_name": "m", "outcome": "failure", "status": 1000}, "status"),
+        ({"model_name": "m", "outcome": "failure", "status": "429"}, "status"),
+        ({"model_name": "m", "outcome": "failure", "retry_after": -1}, "retry_after"),
+        ({"outcome": "failure"}, "model_name"),
+    ],
+)
 def test_report_checks_every_field(shared, body, field):
     answer = shared.post("/v1/report", json=body)
     assert answer.status_code == 400
@@ -247,9 +275,13 @@ def test_health_readiness_and_unknown_routes(shared):
 def test_metrics_count_selections_per_policy(serve):
     client = serve()
     families = {f.name for f in text_string_to_metric_families(client.get("/metrics").text)}
-    assert {"policyeng_catalog_age_seconds", "policyeng_catalog_models",
-            "policyeng_catalog_refreshes", "policyeng_breakers_open", "policyeng_ready"
-            } <= families
+    assert {
+        "policyeng_catalog_age_seconds",
+        "policyeng_catalog_models",
+        "policyeng_catalog_refreshes",
+        "policyeng_breakers_open",
+        "policyeng_ready",
+    } <= families
     before = metric(client, "policyeng_selections_total", policy="support-chat") or 0
     client.get("/v1/select/support-chat")
     client.get("/v1/select/support-chat")
@@ -262,9 +294,12 @@ def test_metrics_count_selections_per_policy(serve):
 def test_the_decision_log_has_one_json_line_per_decision(serve):
     log = io.StringIO()
     client = serve(decision_log=log)
-    ids = [client.get("/v1/select/support-chat").json()["decision_id"],
-           client.post("/v1/select", json={"policy": "output_per_mtok < 0"}
-                       ).json()["error"]["decision_id"]]
+    ids = [
+        client.get("/v1/select/support-chat").json()["decision_id"],
+        client.post("/v1/select", json={"policy": "output_per_mtok < 0"}).json()["error"][
+            "decision_id"
+        ],
+    ]
     client.post("/v1/select", json={"policy": "bad bad"})  # not a decision: a bad request
     lines = [json.loads(line) for line in log.getvalue().splitlines()]
     assert [line["decision_id"] for line in lines] == ids
@@ -284,8 +319,9 @@ def test_a_crash_is_a_generic_500_without_traceback_path_or_key(serve, monkeypat
     resolver.select = explode
     answer = client.get("/v1/select/support-chat")
     assert answer.status_code == 500
-    assert answer.json() == {"error": {"kind": "internal",
-                                       "message": "internal error; the server's log has it"}}
+    assert answer.json() == {
+        "error": {"kind": "internal", "message": "internal error; the server's log has it"}
+    }
 
 
 def test_answers_never_show_a_local_path_or_the_api_key(serve, monkeypatch, tmp_path):
@@ -296,9 +332,16 @@ def test_answers_never_show_a_local_path_or_the_api_key(serve, monkeypatch, tmp_
     catalog.write_bytes((ROOT / "policyeng" / "data" / "builtin.json").read_bytes())
     resolver = Resolver(POLICIES, catalog=str(catalog))
     client = serve(resolver, private=[POLICIES, str(catalog)])
-    texts = [client.get(path).text for path in
-             ("/v1/policies", "/v1/select/support-chat", "/readyz", "/metrics",
-              "/v1/select/nope")]
+    texts = [
+        client.get(path).text
+        for path in (
+            "/v1/policies",
+            "/v1/select/support-chat",
+            "/readyz",
+            "/metrics",
+            "/v1/select/nope",
+        )
+    ]
     texts.append(client.post("/v1/select", json={"policy": "output_per_mtok < 0"}).text)
     for text in texts:
         assert str(tmp_path) not in text and key not in text and str(ROOT) not in text
@@ -348,12 +391,12 @@ def test_readiness_before_and_after_the_first_load(serve, server):
     assert metric(client, "policyeng_ready") == 1
 
 
-def test_readiness_fails_past_max_stale_when_the_catalog_source_goes_down(serve, server,
-                                                                           write):
+def test_readiness_fails_past_max_stale_when_the_catalog_source_goes_down(serve, server, write):
     server.script("/api/models", reply(200, CATALOG))
     clock = ManualClock()
-    resolver = Resolver(write("p.yaml", POLICY_FILE), catalog=server.url(), refresh=60,
-                        max_stale=120, clock=clock)
+    resolver = Resolver(
+        write("p.yaml", POLICY_FILE), catalog=server.url(), refresh=60, max_stale=120, clock=clock
+    )
     client = serve(resolver)
     assert client.get("/readyz").json()["state"] == "ready"
     assert client.get("/v1/select/chat").json()["model_name"] == "a"
@@ -362,8 +405,7 @@ def test_readiness_fails_past_max_stale_when_the_catalog_source_goes_down(serve,
 
     # The next refresh (60 s, jittered +-10 %) fails: the last good catalog stays, flagged.
     clock.advance(70)
-    wait_until(lambda: metric(client, "policyeng_catalog_refreshes_total",
-                              outcome="failure") == 1)
+    wait_until(lambda: metric(client, "policyeng_catalog_refreshes_total", outcome="failure") == 1)
     stale = client.get("/readyz")
     assert stale.status_code == 200 and stale.json()["state"] == "stale"
     assert stale.json()["last_error"]

@@ -15,11 +15,36 @@ from policyeng.cli.shell import append_github_output, env_names, env_text, githu
 from policyeng.errors import CatalogError, UsageError
 
 HOSTILE = [
-    "plain-model", "it's", "'", "''", '"quoted"', "$(touch pwned)", "`touch pwned`",
-    "${HOME}", "$HOME", "a b  c", "line one\nline two", "trailing newline\n", "\n",
-    "tab\there", "bell\x07 escape\x1b[31m red", "back\\slash\\", "semi; touch pwned",
-    "&& touch pwned", "|", "!event", "*", "~", "#comment", "=", "crlf\r\nend", "cr\ronly",
-    "\u00e9t\u00e9 \u6f22\u5b57 \U0001f600", "", "-n", "x'\"'\"y",
+    "plain-model",
+    "it's",
+    "'",
+    "''",
+    '"quoted"',
+    "$(touch pwned)",
+    "`touch pwned`",
+    "${HOME}",
+    "$HOME",
+    "a b  c",
+    "line one\nline two",
+    "trailing newline\n",
+    "\n",
+    "tab\there",
+    "bell\x07 escape\x1b[31m red",
+    "back\\slash\\",
+    "semi; touch pwned",
+    "&& touch pwned",
+    "|",
+    "!event",
+    "*",
+    "~",
+    "#comment",
+    "=",
+    "crlf\r\nend",
+    "cr\ronly",
+    "\u00e9t\u00e9 \u6f22\u5b57 \U0001f600",
+    "",
+    "-n",
+    "x'\"'\"y",
 ]
 
 
@@ -27,11 +52,19 @@ def sourced(text: str, tmp_path) -> dict[str, str]:
     """Source ``text`` in ``sh`` (exporting), and read back the POLICYENG_ variables."""
     path = tmp_path / "model.env"
     path.write_text(text, encoding="utf-8")
-    script = (f'set -a; . "{path}"; set +a; exec "{sys.executable}" -c '
-              '"import os, json; print(json.dumps({k: v for k, v in os.environ.items() '
-              "if k.startswith('POLICYENG_')}))\"")
-    result = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
-                            cwd=tmp_path, timeout=30, env={"PATH": "/usr/bin:/bin"})
+    script = (
+        f'set -a; . "{path}"; set +a; exec "{sys.executable}" -c '
+        '"import os, json; print(json.dumps({k: v for k, v in os.environ.items() '
+        "if k.startswith('POLICYENG_')}))\""
+    )
+    result = subprocess.run(
+        ["sh", "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=30,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert not (tmp_path / "pwned").exists()
@@ -44,8 +77,9 @@ def test_hostile_values_come_out_of_sh_exactly(tmp_path):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.text(st.characters(exclude_characters="\0", codec="utf-8")), min_size=1,
-                max_size=5))
+@given(
+    st.lists(st.text(st.characters(exclude_characters="\0", codec="utf-8")), min_size=1, max_size=5)
+)
 def test_any_text_comes_out_of_sh_exactly(tmp_path_factory, texts):
     values = {f"POLICYENG_T{i}": text for i, text in enumerate(texts)}
     assert sourced(env_text(values.items()), tmp_path_factory.mktemp("env")) == values
@@ -57,8 +91,9 @@ def test_a_nul_character_cannot_be_a_shell_value():
 
 
 def test_names_with_a_policy_keep_the_policyeng_head_and_are_valid_shell_names():
-    values = dict.fromkeys(("model_name", "endpoint", "url", "base_url", "catalog_sha256",
-                            "stale"), "v")
+    values = dict.fromkeys(
+        ("model_name", "endpoint", "url", "base_url", "catalog_sha256", "stale"), "v"
+    )
     names = [name for name, _ in env_names(values, "4o-chat.v2")]
     assert names[0] == "POLICYENG_4O_CHAT_V2_MODEL_NAME"
     assert all(re.fullmatch(r"[A-Z_][A-Z0-9_]*", name) for name in names)
@@ -79,9 +114,9 @@ def read_github_output(text: str) -> dict[str, str]:
             continue
         equals, heredoc = line.find("="), line.find("<<")
         if equals >= 0 and (heredoc < 0 or equals < heredoc):
-            outputs[line[:equals]] = line[equals + 1:]
+            outputs[line[:equals]] = line[equals + 1 :]
             continue
-        name, delimiter = line[:heredoc], line[heredoc + 2:]
+        name, delimiter = line[:heredoc], line[heredoc + 2 :]
         body = []
         while lines[index] != delimiter:
             body.append(lines[index])

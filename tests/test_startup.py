@@ -26,38 +26,67 @@ PRINT_MODULES = "; import sys; print(json.dumps(sorted(sys.modules)))"
 
 #: policyeng's modules on the path of `select` (and every command module, for argparse).
 SELECT_MODULES = {
-    "policyeng", "policyeng._version", "policyeng.errors", "policyeng.fields",
-    "policyeng.catalog", "policyeng.catalog.model", "policyeng.catalog.sources",
+    "policyeng",
+    "policyeng._version",
+    "policyeng.errors",
+    "policyeng.fields",
+    "policyeng.catalog",
+    "policyeng.catalog.model",
+    "policyeng.catalog.sources",
     "policyeng.catalog.recent",  # each source parsed once per process
-    "policyeng.language", "policyeng.language.ast", "policyeng.language.parser",
-    "policyeng.language._lark_standalone", "policyeng.language.checker",
-    "policyeng.language.codegen", "policyeng.engine",
+    "policyeng.language",
+    "policyeng.language.ast",
+    "policyeng.language.parser",
+    "policyeng.language._lark_standalone",
+    "policyeng.language.checker",
+    "policyeng.language.codegen",
+    "policyeng.engine",
     "policyeng.diagnose",  # the per-unit ranking warning
     "policyeng.text",  # control characters shown escaped in every output
-    "policyeng.cli", "policyeng.cli.common", "policyeng.cli.progress",
-    "policyeng.policies", "policyeng.policies.formats",  # check's --format choices
+    "policyeng.cli",
+    "policyeng.cli.common",
+    "policyeng.cli.progress",
+    "policyeng.policies",
+    "policyeng.policies.formats",  # check's --format choices
 } | {command.__name__ for command in COMMANDS}
 
 #: Standard modules `select` may add to what `import json` loads: argparse and what it
 #: needs (gettext, locale), what the generated parser needs (typing, copy, weakref),
 #: and a few small ones. Anything else is a start-up cost to justify first.
 LIGHT_STANDARD_MODULES = {
-    "__future__", "argparse", "collections", "contextlib", "copy", "errno", "gc",
-    "gettext", "importlib", "locale", "typing", "warnings", "weakref",
+    "__future__",
+    "argparse",
+    "collections",
+    "contextlib",
+    "copy",
+    "errno",
+    "gc",
+    "gettext",
+    "importlib",
+    "locale",
+    "typing",
+    "warnings",
+    "weakref",
 }
 
 
 def loaded_modules(code: str) -> set[str]:
-    result = subprocess.run([sys.executable, "-c", code + PRINT_MODULES], capture_output=True,
-                            text=True, env={"PYTHONPATH": IMPORTED_FROM, "PATH": ""},
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code + PRINT_MODULES],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": IMPORTED_FROM, "PATH": ""},
+        check=True,
+    )
     return set(json.loads(result.stdout.splitlines()[-1]))
 
 
 @pytest.fixture(scope="module")
 def select_modules() -> set[str]:
-    code = ("import json; from policyeng.cli import main; "
-            "main(['select', 'supports chat', '--catalog', 'builtin'])")
+    code = (
+        "import json; from policyeng.cli import main; "
+        "main(['select', 'supports chat', '--catalog', 'builtin'])"
+    )
     return loaded_modules(code) - loaded_modules("import json")
 
 
@@ -93,11 +122,18 @@ def test_help_is_as_wide_as_shutil_would_say(monkeypatch, columns):
 
 def test_the_command_line_runs_without_the_cyclic_collector():
     """A one-shot command has no garbage worth collecting; see ``main_exit``."""
-    code = ("import atexit, gc, sys; from policyeng.cli import main_exit; "
-            "atexit.register(lambda: print('collector on:', gc.isenabled())); "
-            "sys.argv = ['policyeng', 'select', 'supports chat', '--catalog', 'builtin']; "
-            "main_exit()")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env={"PYTHONPATH": IMPORTED_FROM, "PATH": ""}, check=False)
+    code = (
+        "import atexit, gc, sys; from policyeng.cli import main_exit; "
+        "atexit.register(lambda: print('collector on:', gc.isenabled())); "
+        "sys.argv = ['policyeng', 'select', 'supports chat', '--catalog', 'builtin']; "
+        "main_exit()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": IMPORTED_FROM, "PATH": ""},
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "collector on: False"

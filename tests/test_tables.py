@@ -56,8 +56,13 @@ def test_truncate_counts_terminal_columns_and_ends_in_an_ellipsis():
 
 def test_table_aligns_and_shrinks_named_columns_only():
     style = tables.Style(FakeTerminal(False), colour=False, width=30)
-    lines = tables.table(["name", "n"], [["a-very-long-model-name-indeed", "12345"], ["b", "7"]],
-                         style, right=(1,), shrink=((0,),))
+    lines = tables.table(
+        ["name", "n"],
+        [["a-very-long-model-name-indeed", "12345"], ["b", "7"]],
+        style,
+        right=(1,),
+        shrink=((0,),),
+    )
     assert lines == [
         "name" + " " * 19 + "      n",
         "a-very-long-model-name…  12345",
@@ -69,12 +74,33 @@ def test_table_aligns_and_shrinks_named_columns_only():
 def test_ascii_terminals_get_ascii_ellipsis_and_tree():
     style = tables.Style(FakeTerminal(False, encoding="ascii"), colour=False, width=None)
     assert style.ellipsis == "..."
-    steps = [{"clause": "(a or b)", "entered": 2, "passed": 1, "dropped": 1,
-              "dropped_examples": ["x"], "children": [
-                  {"clause": "a", "entered": 2, "passed": 0, "dropped": 2,
-                   "dropped_examples": ["x", "y"], "children": []},
-                  {"clause": "b", "entered": 2, "passed": 1, "dropped": 1,
-                   "dropped_examples": ["x"], "children": []}]}]
+    steps = [
+        {
+            "clause": "(a or b)",
+            "entered": 2,
+            "passed": 1,
+            "dropped": 1,
+            "dropped_examples": ["x"],
+            "children": [
+                {
+                    "clause": "a",
+                    "entered": 2,
+                    "passed": 0,
+                    "dropped": 2,
+                    "dropped_examples": ["x", "y"],
+                    "children": [],
+                },
+                {
+                    "clause": "b",
+                    "entered": 2,
+                    "passed": 1,
+                    "dropped": 1,
+                    "dropped_examples": ["x"],
+                    "children": [],
+                },
+            ],
+        }
+    ]
     lines = tables.funnel_lines(steps, style, title="funnel")
     assert [line.split()[0] for line in lines[1:4]] == ["(a", "|-", "`-"]
     "\n".join(lines).encode("ascii")

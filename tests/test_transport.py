@@ -34,13 +34,13 @@ def test_an_untrusted_certificate_is_refused_without_retries(tls_server):
     with pytest.raises(CatalogError) as raised:
         load_catalog(url, settings=FAST)
     assert str(raised.value).startswith(
-        f"catalog {url}: TLS certificate not trusted: [SSL: CERTIFICATE_VERIFY_FAILED]")
+        f"catalog {url}: TLS certificate not trusted: [SSL: CERTIFICATE_VERIFY_FAILED]"
+    )
     assert str(raised.value).endswith("; no cached copy")
     assert tls_server.requests == []
 
 
-def test_a_certificate_from_a_ca_in_ssl_cert_file_is_accepted(tls_server, monkeypatch,
-                                                              tmp_path):
+def test_a_certificate_from_a_ca_in_ssl_cert_file_is_accepted(tls_server, monkeypatch, tmp_path):
     bundle = tmp_path / "ca.pem"
     tls_server.ca.cert_pem.write_to_path(str(bundle))
     monkeypatch.setenv("SSL_CERT_FILE", str(bundle))

@@ -17,22 +17,31 @@ def error_of(text: str) -> PolicyError:
 def test_builds_plain_data_and_keeps_keys_as_written():
     doc = load_yaml("on: yes\n1: 2.5\nwhen: 2024-01-01\nnothing: ~\nlist: [a, 'b']\n", "f.yaml")
     # Keys stay text (YAML 1.1 would make `on` a boolean); values get their plain types.
-    assert doc.data == {"on": True, "1": 2.5, "when": "2024-01-01", "nothing": None,
-                        "list": ["a", "b"]}
+    assert doc.data == {
+        "on": True,
+        "1": 2.5,
+        "when": "2024-01-01",
+        "nothing": None,
+        "list": ["a", "b"],
+    }
     assert doc.line_of(("list",)) == 5
     assert doc.values[("list", 1)].start_mark.column == 10
 
 
 def test_format_path():
     assert format_path(("policies", "support-chat", "order_by", 1)) == (
-        "policies.support-chat.order_by[1]")
+        "policies.support-chat.order_by[1]"
+    )
     assert format_path(()) == "(top level)"
 
 
 def test_recursive_alias_is_an_error_not_a_hang():
     error = error_of("policies: &a\n  x: *a\n")
     assert (error.line, error.column, error.message) == (
-        1, 11, "an alias refers to a value that contains it")
+        1,
+        11,
+        "an alias refers to a value that contains it",
+    )
 
 
 def test_alias_expansion_is_bounded():
@@ -41,7 +50,8 @@ def test_alias_expansion_is_bounded():
         previous = chr(ord(level) - 1)
         text += f"{level}: &{level} [{', '.join([f'*{previous}'] * 10)}]\n"
     assert error_of(text).message == (
-        "the file holds more than 100,000 values (each use of an alias counts again)")
+        "the file holds more than 100,000 values (each use of an alias counts again)"
+    )
 
 
 def test_merge_keys_and_complex_keys_are_refused():

@@ -57,25 +57,32 @@ def run(ctx: Context) -> None:
         samples.append((perf() - t) / batch)
     uncached = statistics.median(samples)
     ok = uncached <= 200e-6
-    rows.append(["compile, first time (new text)", fmt_time(uncached), "≤ 200 µs",
-                 "PASS" if ok else "MISS"])
+    rows.append(
+        ["compile, first time (new text)", fmt_time(uncached), "≤ 200 µs", "PASS" if ok else "MISS"]
+    )
     ctx.targets.append(
         Target("compile uncached (new ~100-char text)", fmt_time(uncached), "≤ 200 µs", ok)
     )
     t_int = bench(lambda: compile_uncached(COMPILE_TEXT), args.repeat)
-    rows.append(["internal uncached path policyeng.engine.compile_uncached", fmt_time(t_int),
-                 "(info)", ""])
+    rows.append(
+        ["internal uncached path policyeng.engine.compile_uncached", fmt_time(t_int), "(info)", ""]
+    )
 
     cached = bench(lambda: policyeng.compile(COMPILE_TEXT), args.repeat)
     ok = cached <= 5e-6
-    rows.append(["compile, cached (same text again)", fmt_time(cached), "≤ 5 µs",
-                 "PASS" if ok else "MISS"])
+    rows.append(
+        ["compile, cached (same text again)", fmt_time(cached), "≤ 5 µs", "PASS" if ok else "MISS"]
+    )
     ctx.targets.append(Target("compile cached (same text)", fmt_time(cached), "≤ 5 µs", ok))
 
     imp, first = [], []
     for _ in range(3 if args.quick else 5):
-        out = subprocess.run([sys.executable, "-c", FRESH_PROCESS, COMPILE_TEXT],
-                             capture_output=True, text=True, env=ctx.env)
+        out = subprocess.run(
+            [sys.executable, "-c", FRESH_PROCESS, COMPILE_TEXT],
+            capture_output=True,
+            text=True,
+            env=ctx.env,
+        )
         if out.returncode != 0:
             ctx.fail(f"cold compile subprocess failed: {out.stderr.strip()[-300:]}")
             break
@@ -83,9 +90,20 @@ def run(ctx: Context) -> None:
         imp.append(float(a))
         first.append(float(b))
     if imp:
-        rows.append(["fresh process: import policyeng", fmt_time(statistics.median(imp)),
-                     "(info)", ""])
-        rows.append(["fresh process: first compile (parser build)",
-                     fmt_time(statistics.median(first)), "(info)", ""])
-    print_table("2. Parse + check + compile (median per compile)",
-                ["what", "median", "target", ""], rows, notes)
+        rows.append(
+            ["fresh process: import policyeng", fmt_time(statistics.median(imp)), "(info)", ""]
+        )
+        rows.append(
+            [
+                "fresh process: first compile (parser build)",
+                fmt_time(statistics.median(first)),
+                "(info)",
+                "",
+            ]
+        )
+    print_table(
+        "2. Parse + check + compile (median per compile)",
+        ["what", "median", "target", ""],
+        rows,
+        notes,
+    )

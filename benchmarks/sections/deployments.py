@@ -157,8 +157,15 @@ def verdict(ok: bool | None) -> str:
     return "" if ok is None else ("PASS" if ok else "MISS")
 
 
-def memoized_select(ctx: Context, rows: list[list[str]], policy_file: str, catalog: str,
-                    size: int, calls: int, repeat: int) -> None:
+def memoized_select(
+    ctx: Context,
+    rows: list[list[str]],
+    policy_file: str,
+    catalog: str,
+    size: int,
+    calls: int,
+    repeat: int,
+) -> None:
     import policyeng
     from policyeng.catalog import recent
 
@@ -183,18 +190,25 @@ def memoized_select(ctx: Context, rows: list[list[str]], policy_file: str, catal
         ["  (a perf_counter_ns pair alone, p50)", fmt_time(percentile(timer, 0.5)), "", ""],
         ["one-shot book.select, file kept in memory", fmt_time(kept), "", ""],
         ["one-shot book.select, file re-read every call (as before)", fmt_time(before), "", ""],
-        ["resolver p50 ÷ one-shot as before", f"1/{before / p50:,.0f}", "≤ 1/1000",
-         verdict(small)],
+        ["resolver p50 ÷ one-shot as before", f"1/{before / p50:,.0f}", "≤ 1/1000", verdict(small)],
         ["resolver p50 ÷ one-shot, file in memory", f"1/{kept / p50:,.0f}", "", ""],
     ]
-    ctx.targets.append(Target(f"resolver.select memoized p50, {size:,} entries", fmt_time(p50),
-                              "≤ 2 µs", fast))
-    ctx.targets.append(Target("resolver.select p50 vs one-shot book.select as before",
-                              f"1/{before / p50:,.0f}", "≤ 1/1000", small))
+    ctx.targets.append(
+        Target(f"resolver.select memoized p50, {size:,} entries", fmt_time(p50), "≤ 2 µs", fast)
+    )
+    ctx.targets.append(
+        Target(
+            "resolver.select p50 vs one-shot book.select as before",
+            f"1/{before / p50:,.0f}",
+            "≤ 1/1000",
+            small,
+        )
+    )
 
 
-def stalled_source(ctx: Context, rows: list[list[str]], policy_file: str, body: bytes,
-                   calls: int) -> None:
+def stalled_source(
+    ctx: Context, rows: list[list[str]], policy_file: str, body: bytes, calls: int
+) -> None:
     import policyeng
 
     progress("deployments: 16 threads select while the refresh is stuck")
@@ -230,17 +244,23 @@ def stalled_source(ctx: Context, rows: list[list[str]], policy_file: str, body: 
     p99 = percentile(samples, 0.99)
     ok = p99 <= 1e-3
     rows += [
-        [f"16 threads, refresh stuck: p50 of {len(samples):,}",
-         fmt_time(percentile(samples, 0.5)), "", ""],
+        [
+            f"16 threads, refresh stuck: p50 of {len(samples):,}",
+            fmt_time(percentile(samples, 0.5)),
+            "",
+            "",
+        ],
         ["16 threads, refresh stuck: p99", fmt_time(p99), "≤ 1 ms", verdict(ok)],
         ["16 threads, refresh stuck: max", fmt_time(max(samples)), "", ""],
     ]
-    ctx.targets.append(Target("select p99, 16 threads, refresh stuck in a stalled fetch",
-                              fmt_time(p99), "≤ 1 ms", ok))
+    ctx.targets.append(
+        Target(
+            "select p99, 16 threads, refresh stuck in a stalled fetch", fmt_time(p99), "≤ 1 ms", ok
+        )
+    )
 
 
-def concurrent_expired(ctx: Context, rows: list[list[str]], policy_file: str,
-                       body: bytes) -> None:
+def concurrent_expired(ctx: Context, rows: list[list[str]], policy_file: str, body: bytes) -> None:
     import policyeng
     from policyeng.catalog import recent
     from policyeng.catalog.response_cache import CatalogCache
@@ -250,8 +270,9 @@ def concurrent_expired(ctx: Context, rows: list[list[str]], policy_file: str,
     source = Source(body)
     try:
         clock = ManualClock()
-        with policyeng.Resolver(policy_file, catalog=source.url, clock=clock, refresh=60,
-                                jitter=lambda: 1.0) as resolver:
+        with policyeng.Resolver(
+            policy_file, catalog=source.url, clock=clock, refresh=60, jitter=lambda: 1.0
+        ) as resolver:
             before = source.requests
             barrier = threading.Barrier(101)
 
@@ -289,13 +310,23 @@ def concurrent_expired(ctx: Context, rows: list[list[str]], policy_file: str,
         source.stop()
     for who, count in (("resolver", by_resolver), ("one-shot select", by_one_shot)):
         if count != 1:
-            ctx.fail(f"deployments: {count} requests reached the source from 100 concurrent "
-                     f"{who} calls with an expired copy; exactly 1 expected")
+            ctx.fail(
+                f"deployments: {count} requests reached the source from 100 concurrent "
+                f"{who} calls with an expired copy; exactly 1 expected"
+            )
     rows += [
-        ["requests per refresh, 100 concurrent resolver.select", str(by_resolver),
-         "exactly 1", verdict(by_resolver == 1)],
-        ["requests, 100 concurrent one-shot policyeng.select", str(by_one_shot),
-         "exactly 1", verdict(by_one_shot == 1)],
+        [
+            "requests per refresh, 100 concurrent resolver.select",
+            str(by_resolver),
+            "exactly 1",
+            verdict(by_resolver == 1),
+        ],
+        [
+            "requests, 100 concurrent one-shot policyeng.select",
+            str(by_one_shot),
+            "exactly 1",
+            verdict(by_one_shot == 1),
+        ],
     ]
 
 
@@ -320,18 +351,30 @@ def naive_loop(ctx: Context, rows: list[list[str]], calls: int, repeat: int) -> 
     ok = each <= 1e-3
     rows += [
         ["naive loop, default chain, no network: first call", fmt_time(first_call), "", ""],
-        [f"  each call after the first (median of {calls:,})", fmt_time(each), "≤ 1 ms",
-         verdict(ok)],
+        [
+            f"  each call after the first (median of {calls:,})",
+            fmt_time(each),
+            "≤ 1 ms",
+            verdict(ok),
+        ],
         ["  each call with the memory emptied first (as before)", fmt_time(before), "", ""],
     ]
-    ctx.targets.append(Target("one-shot policyeng.select loop, default chain, no network",
-                              fmt_time(each), "≤ 1 ms per call", ok, "after the first"))
+    ctx.targets.append(
+        Target(
+            "one-shot policyeng.select loop, default chain, no network",
+            fmt_time(each),
+            "≤ 1 ms per call",
+            ok,
+            "after the first",
+        )
+    )
 
 
 def run(ctx: Context) -> None:
     sizes = [case for case in ctx.synthetic if case.synthetic_size]
     case = next((c for c in sizes if c.synthetic_size == TARGET_SIZE), None) or max(
-        sizes, key=lambda c: c.synthetic_size or 0)
+        sizes, key=lambda c: c.synthetic_size or 0
+    )
     size = case.synthetic_size or 0
     calls = 20_000 if ctx.args.quick else 200_000
     repeat = 5 if ctx.args.quick else 20
@@ -340,14 +383,21 @@ def run(ctx: Context) -> None:
     body = Path(case.path).read_bytes()
     rows: list[list[str]] = []
     # Online, but with no network: the rows need URL sources (served on 127.0.0.1).
-    with no_network(), environment(POLICYENG_CACHE_DIR=str(ctx.tmp / "deployments-cache"),
-                                   POLICYENG_OFFLINE=None):
+    with (
+        no_network(),
+        environment(POLICYENG_CACHE_DIR=str(ctx.tmp / "deployments-cache"), POLICYENG_OFFLINE=None),
+    ):
         memoized_select(ctx, rows, str(policy_file), case.path, size, calls, repeat)
         stalled_source(ctx, rows, str(policy_file), body, calls // 20)
         concurrent_expired(ctx, rows, str(policy_file), body)
         naive_loop(ctx, rows, calls // 20, repeat)
-    print_table(f"6. deployments: a long-running Resolver vs one-shot calls ({size:,} entries)",
-                ["what", "measured", "target", ""], rows,
-                ["resolver rows: each call timed alone with perf_counter_ns (its ~0.08 µs "
-                 "included)", "every source is a server on 127.0.0.1; other host names do "
-                 "not resolve during this section"])
+    print_table(
+        f"6. deployments: a long-running Resolver vs one-shot calls ({size:,} entries)",
+        ["what", "measured", "target", ""],
+        rows,
+        [
+            "resolver rows: each call timed alone with perf_counter_ns (its ~0.08 µs included)",
+            "every source is a server on 127.0.0.1; other host names do "
+            "not resolve during this section",
+        ],
+    )

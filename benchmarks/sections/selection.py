@@ -17,8 +17,19 @@ from benchmarks.context import BIG, TARGET_SIZE, Context, Target, load_quietly
 from benchmarks.tables import fmt_ratio, fmt_time, print_table, progress, ratio, short
 from benchmarks.timing import bench, bench_many
 
-HEADERS = ["catalog", "entries", "policy", "floor", "policyeng", "peng/floor", "jmespath",
-           "jmes/peng", "cel", "cel/peng", "pick (all agree)"]
+HEADERS = [
+    "catalog",
+    "entries",
+    "policy",
+    "floor",
+    "policyeng",
+    "peng/floor",
+    "jmespath",
+    "jmes/peng",
+    "cel",
+    "cel/peng",
+    "pick (all agree)",
+]
 
 
 def try_cel(ctx: Context):
@@ -97,11 +108,15 @@ def run(ctx: Context) -> None:
             compiled = policyeng.compile(pol.text)
             name, err = engine_pick(compiled, cat)
             if err and picks["floor"] is not None:
-                ctx.fail(f"{case.label} {pol.name}: policyeng select raised {err}"
-                         f" (floor picks {picks['floor']})")
+                ctx.fail(
+                    f"{case.label} {pol.name}: policyeng select raised {err}"
+                    f" (floor picks {picks['floor']})"
+                )
             elif err:
-                notes.append(f"{case.label} {pol.name}: nothing matches;"
-                             f" policyeng raised {err.split(':')[0]}")
+                notes.append(
+                    f"{case.label} {pol.name}: nothing matches;"
+                    f" policyeng raised {err.split(':')[0]}"
+                )
             picks["policyeng"] = name
             if err is None:
                 fns["engine"] = lambda p=compiled, c=cat: p.select(c)
@@ -132,34 +147,49 @@ def run(ctx: Context) -> None:
                 cel_skipped.append(case.label)
 
             if len(set(picks.values())) > 1:
-                ctx.fail(f"{case.label} {pol.name}: picks differ: "
-                         + ", ".join(f"{k}={v!r}" for k, v in picks.items()))
+                ctx.fail(
+                    f"{case.label} {pol.name}: picks differ: "
+                    + ", ".join(f"{k}={v!r}" for k, v in picks.items())
+                )
                 pick_cell = "MISMATCH " + "; ".join(f"{k}={short(v, 30)}" for k, v in picks.items())
             else:
                 pick_cell = short(picks["floor"])
 
             timings[(case.label, pol.name)] = t
-            rows.append([
-                case.label, f"{n:,}", pol.name,
-                fmt_time(t["floor"]), fmt_time(t["engine"]),
-                fmt_ratio(ratio(t["engine"], t["floor"])),
-                fmt_time(t["jmes"]), fmt_ratio(ratio(t["jmes"], t["engine"])),
-                fmt_time(t["cel"]), fmt_ratio(ratio(t["cel"], t["engine"])),
-                pick_cell,
-            ])
+            rows.append(
+                [
+                    case.label,
+                    f"{n:,}",
+                    pol.name,
+                    fmt_time(t["floor"]),
+                    fmt_time(t["engine"]),
+                    fmt_ratio(ratio(t["engine"], t["floor"])),
+                    fmt_time(t["jmes"]),
+                    fmt_ratio(ratio(t["jmes"], t["engine"])),
+                    fmt_time(t["cel"]),
+                    fmt_ratio(ratio(t["cel"], t["engine"])),
+                    pick_cell,
+                ]
+            )
 
     if cel_skipped:
         notes.append(
             f"cel-python (~1 ms/entry) runs only on catalogs of ≤ {args.cel_max:,} entries"
             f" (--cel-max); skipped on: {', '.join(cel_skipped)}"
         )
-    notes.append("floor = list comprehension + min, same semantics;"
-                 " targets (at 10,000): peng/floor ≤ 1.5x, jmes/peng ≥ 20x")
+    notes.append(
+        "floor = list comprehension + min, same semantics;"
+        " targets (at 10,000): peng/floor ≤ 1.5x, jmes/peng ≥ 20x"
+    )
     notes.append(
         "cel: CEL filter (entries.filter) + the floor's ranking key in Python (CEL cannot sort)"
     )
-    print_table("1. In-process selection (catalog already loaded; median per selection)",
-                HEADERS, rows, notes)
+    print_table(
+        "1. In-process selection (catalog already loaded; median per selection)",
+        HEADERS,
+        rows,
+        notes,
+    )
     _targets(ctx, timings, loaded)
     ctx.results["selection"] = {"timings": timings, "loaded": loaded}
 
@@ -169,21 +199,39 @@ def _targets(ctx: Context, timings: dict, loaded: dict) -> None:
     syn = [c for c in ctx.synthetic if c.label in loaded]
     if not syn:
         return
-    at = min(syn, key=lambda c: (abs(math.log10(c.synthetic_size) - math.log10(TARGET_SIZE)),
-                                 -c.synthetic_size))
-    where = ("" if at.synthetic_size == TARGET_SIZE
-             else f"measured at {at.synthetic_size:,}, target is for 10,000")
+    at = min(
+        syn,
+        key=lambda c: (
+            abs(math.log10(c.synthetic_size) - math.log10(TARGET_SIZE)),
+            -c.synthetic_size,
+        ),
+    )
+    where = (
+        ""
+        if at.synthetic_size == TARGET_SIZE
+        else f"measured at {at.synthetic_size:,}, target is for 10,000"
+    )
     for pol in POLICIES:
         t = timings.get((at.label, pol.name))
         if not t:
             continue
         r = ratio(t["engine"], t["floor"])
-        ctx.targets.append(Target(
-            f"compiled selection vs floor, {pol.name} @ {at.synthetic_size:,}",
-            fmt_ratio(r), "≤ 1.5x", None if r is None else r <= 1.5, where,
-        ))
+        ctx.targets.append(
+            Target(
+                f"compiled selection vs floor, {pol.name} @ {at.synthetic_size:,}",
+                fmt_ratio(r),
+                "≤ 1.5x",
+                None if r is None else r <= 1.5,
+                where,
+            )
+        )
         r = ratio(t["jmes"], t["engine"])
-        ctx.targets.append(Target(
-            f"compiled selection faster than jmespath, {pol.name} @ {at.synthetic_size:,}",
-            fmt_ratio(r), "≥ 20x", None if r is None else r >= 20, where,
-        ))
+        ctx.targets.append(
+            Target(
+                f"compiled selection faster than jmespath, {pol.name} @ {at.synthetic_size:,}",
+                fmt_ratio(r),
+                "≥ 20x",
+                None if r is None else r >= 20,
+                where,
+            )
+        )

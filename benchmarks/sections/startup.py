@@ -88,18 +88,35 @@ def run(ctx: Context) -> None:
     rows.append(["python -c 'import json'", fmt_time(imp_json.seconds), "", "(floor)", ""])
     if imp_peng.returncode != 0:
         ctx.fail(f"python -c 'import policyeng' exited {imp_peng.returncode}")
-    rows.append(["python -c 'import policyeng'", fmt_time(imp_peng.seconds),
-                 fmt_ratio(ratio(imp_peng.seconds, imp_json.seconds)), "(info)", ""])
+    rows.append(
+        [
+            "python -c 'import policyeng'",
+            fmt_time(imp_peng.seconds),
+            fmt_ratio(ratio(imp_peng.seconds, imp_json.seconds)),
+            "(info)",
+            "",
+        ]
+    )
     cat, _ = load_quietly(policyeng.load_catalog, "builtin")
     expected = pol.floor(cat.entries)
     if res.returncode not in (0, 1):
-        ctx.fail(f"policyeng select P1 --catalog builtin exited {res.returncode}:"
-                 f" {res.stderr.strip()[:300]}")
+        ctx.fail(
+            f"policyeng select P1 --catalog builtin exited {res.returncode}:"
+            f" {res.stderr.strip()[:300]}"
+        )
     elif first_word(res) != expected:
-        ctx.fail(f"builtin P1: `policyeng select` picks {first_word(res)!r},"
-                 f" floor picks {expected!r}")
-    rows.append([f"policyeng select {pol.name} --catalog builtin", fmt_time(res.seconds),
-                 fmt_ratio(ratio(res.seconds, imp_json.seconds)), "(info)", ""])
+        ctx.fail(
+            f"builtin P1: `policyeng select` picks {first_word(res)!r}, floor picks {expected!r}"
+        )
+    rows.append(
+        [
+            f"policyeng select {pol.name} --catalog builtin",
+            fmt_time(res.seconds),
+            fmt_ratio(ratio(res.seconds, imp_json.seconds)),
+            "(info)",
+            "",
+        ]
+    )
     rows.append(_check_row(ctx, imp_json.seconds))
     rows.extend(_clean_venv_rows(ctx, notes))
     notes.append(
@@ -123,13 +140,21 @@ def _check_row(ctx: Context, json_seconds: float) -> list[str]:
             encoding="utf-8",
         )
     progress("process: check")
-    res = bench_proc([*ctx.cli, "check", str(pdir), "--catalog", "builtin"],
-                     ctx.args.proc_repeat, env=ctx.env)
+    res = bench_proc(
+        [*ctx.cli, "check", str(pdir), "--catalog", "builtin"], ctx.args.proc_repeat, env=ctx.env
+    )
     if res.returncode != 0:
-        ctx.fail(f"policyeng check DIR --catalog builtin exited {res.returncode}:"
-                 f" {(res.stdout + res.stderr).strip()[-400:]}")
-    return [f"policyeng check DIR --catalog builtin (20 files, exit {res.returncode})",
-            fmt_time(res.seconds), fmt_ratio(ratio(res.seconds, json_seconds)), "(info)", ""]
+        ctx.fail(
+            f"policyeng check DIR --catalog builtin exited {res.returncode}:"
+            f" {(res.stdout + res.stderr).strip()[-400:]}"
+        )
+    return [
+        f"policyeng check DIR --catalog builtin (20 files, exit {res.returncode})",
+        fmt_time(res.seconds),
+        fmt_ratio(ratio(res.seconds, json_seconds)),
+        "(info)",
+        "",
+    ]
 
 
 def _clean_venv_rows(ctx: Context, notes: list[str]) -> list[list[str]]:
@@ -152,26 +177,41 @@ def _clean_venv_rows(ctx: Context, notes: list[str]) -> list[list[str]]:
     bin_dir = clean_venv.bin_dir(venv)
     env = {k: v for k, v in ctx.env.items() if k != "PYTHONPATH"}  # its own policyeng only
     repeat = 2 * args.proc_repeat + 1
-    measured = bench_procs({
-        "json": ProcSpec([str(bin_dir / "python"), "-c", "import json"], env),
-        "select": ProcSpec([str(bin_dir / "policyeng"), "select", STARTUP_POLICY,
-                            "--catalog", "builtin"], env),
-    }, repeat)
+    measured = bench_procs(
+        {
+            "json": ProcSpec([str(bin_dir / "python"), "-c", "import json"], env),
+            "select": ProcSpec(
+                [str(bin_dir / "policyeng"), "select", STARTUP_POLICY, "--catalog", "builtin"], env
+            ),
+        },
+        repeat,
+    )
     imp_json, res = measured["json"], measured["select"]
-    expected = policyeng.compile(STARTUP_POLICY).select(
-        load_quietly(policyeng.load_catalog, "builtin")[0]).model_name
+    expected = (
+        policyeng.compile(STARTUP_POLICY)
+        .select(load_quietly(policyeng.load_catalog, "builtin")[0])
+        .model_name
+    )
     if res.returncode != 0 or first_word(res) != expected:
-        ctx.fail(f"clean venv: `policyeng select {STARTUP_POLICY!r}` exited {res.returncode},"
-                 f" picks {first_word(res)!r}, this tree picks {expected!r}"
-                 f" {res.stderr.strip()[:200]}")
+        ctx.fail(
+            f"clean venv: `policyeng select {STARTUP_POLICY!r}` exited {res.returncode},"
+            f" picks {first_word(res)!r}, this tree picks {expected!r}"
+            f" {res.stderr.strip()[:200]}"
+        )
     r = ratio(res.seconds, imp_json.seconds)
     ok = r is not None and r <= STARTUP_TARGET
-    ctx.targets.append(Target(what, fmt_ratio(r), wanted, ok,
-                              f"median of {repeat}, interleaved"))
-    notes.append(f"clean venv: {venv} ({done}): `pip install` of this repository and its"
-                 f" runtime dependencies, nothing else; {repeat} runs each, interleaved")
+    ctx.targets.append(Target(what, fmt_ratio(r), wanted, ok, f"median of {repeat}, interleaved"))
+    notes.append(
+        f"clean venv: {venv} ({done}): `pip install` of this repository and its"
+        f" runtime dependencies, nothing else; {repeat} runs each, interleaved"
+    )
     return [
         ["clean venv: python -c 'import json'", fmt_time(imp_json.seconds), "", "(floor)", ""],
-        [f"clean venv: policyeng select {STARTUP_POLICY!r} --catalog builtin",
-         fmt_time(res.seconds), fmt_ratio(r), wanted, "PASS" if ok else "MISS"],
+        [
+            f"clean venv: policyeng select {STARTUP_POLICY!r} --catalog builtin",
+            fmt_time(res.seconds),
+            fmt_ratio(r),
+            wanted,
+            "PASS" if ok else "MISS",
+        ],
     ]

@@ -65,6 +65,10 @@ def _result(added: list, removed: list, changed: list, unchanged: int) -> dict[s
         "added": added,
         "removed": removed,
         "changed": changed,
-        "counts": {"added": len(added), "removed": len(removed), "changed": len(changed),
-                   "unchanged": unchanged},
+        "counts": {
+            "added": len(added),
+            "removed": len(removed),
+            "changed": len(changed),
+            "unchanged": unchanged,
+        },
     }

@@ -179,8 +179,18 @@ def _get(
                 pool=max(0.001, min(settings.connect_timeout, remaining)),
             )
             try:
-                fetched = _follow(client, url, request_headers, bearer, key_origin, timeout,
-                                  settings, deadline, clock, progress)
+                fetched = _follow(
+                    client,
+                    url,
+                    request_headers,
+                    bearer,
+                    key_origin,
+                    timeout,
+                    settings,
+                    deadline,
+                    clock,
+                    progress,
+                )
             except _Retryable as exc:
                 failure, wait = exc.reason, exc.retry_after
             else:
@@ -215,9 +225,18 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
-def _follow(client: httpx.Client, url: str, headers: dict[str, str], bearer: str | None,
-            key_origin: tuple, timeout: httpx.Timeout, settings: FetchSettings,
-            deadline: float, clock: Callable[[], float], progress: Progress | None) -> Fetched:
+def _follow(
+    client: httpx.Client,
+    url: str,
+    headers: dict[str, str],
+    bearer: str | None,
+    key_origin: tuple,
+    timeout: httpx.Timeout,
+    settings: FetchSettings,
+    deadline: float,
+    clock: Callable[[], float],
+    progress: Progress | None,
+) -> Fetched:
     """One attempt: the request and any redirects, the key only where it belongs."""
     import httpx
 
@@ -232,11 +251,14 @@ def _follow(client: httpx.Client, url: str, headers: dict[str, str], bearer: str
                     url = urljoin(url, response.headers["location"])
                     continue
                 if status == 429 or status >= 500:
-                    raise _Retryable(f"HTTP {status} {response.reason_phrase}".rstrip(),
-                                     _retry_after(response.headers.get("retry-after")))
+                    raise _Retryable(
+                        f"HTTP {status} {response.reason_phrase}".rstrip(),
+                        _retry_after(response.headers.get("retry-after")),
+                    )
                 body = _read_body(response, url, settings, deadline, clock, progress)
-                return Fetched(str(response.url), status, response.reason_phrase,
-                               response.headers, body)
+                return Fetched(
+                    str(response.url), status, response.reason_phrase, response.headers, body
+                )
         except httpx.ConnectTimeout:
             raise CatalogError(
                 f"no connection within {timeout.connect:g} s (connect timeout)", source=url
@@ -261,8 +283,14 @@ def _follow(client: httpx.Client, url: str, headers: dict[str, str], bearer: str
     raise CatalogError(f"more than {settings.max_redirects} redirects", source=url)
 
 
-def _read_body(response: httpx.Response, url: str, settings: FetchSettings, deadline: float,
-               clock: Callable[[], float], progress: Progress | None) -> bytes:
+def _read_body(
+    response: httpx.Response,
+    url: str,
+    settings: FetchSettings,
+    deadline: float,
+    clock: Callable[[], float],
+    progress: Progress | None,
+) -> bytes:
     """Stream the body, never holding more than ``max_bytes`` of it."""
     limit = settings.max_bytes
     declared = response.headers.get("content-length")
@@ -271,9 +299,7 @@ def _read_body(response: httpx.Response, url: str, settings: FetchSettings, dead
         # 5,000 digits would not even convert (int's digit limit), and is over any limit
         total = int(declared) if len(declared) <= 18 else limit + 1
     if total is not None and total > limit:
-        raise CatalogError(
-            f"response is {_size(total)}, over the {_size(limit)} limit", source=url
-        )
+        raise CatalogError(f"response is {_size(total)}, over the {_size(limit)} limit", source=url)
     body = bytearray()
     for chunk in response.iter_bytes():  # as received: a trickle must meet the deadline
         body += chunk

@@ -73,8 +73,16 @@ class Catalog:
         self._by_name: dict[str, dict] | None = None
 
     def _fields(self) -> tuple:
-        return (self.entries, self.source, self.sha256, self.fetched_at, self.stale,
-                self.skipped, self.live_known, self.origin)
+        return (
+            self.entries,
+            self.source,
+            self.sha256,
+            self.fetched_at,
+            self.stale,
+            self.skipped,
+            self.live_known,
+            self.origin,
+        )
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -91,8 +99,10 @@ class Catalog:
 
     def __repr__(self) -> str:
         # Short: a catalog holds hundreds of entries, and a REPL or a log shows the repr.
-        return (f"<Catalog {self.source!r}: {len(self.entries)} entries, "
-                f"{len(self.skipped)} skipped, sha256 {self.sha256[:12]}>")
+        return (
+            f"<Catalog {self.source!r}: {len(self.entries)} entries, "
+            f"{len(self.skipped)} skipped, sha256 {self.sha256[:12]}>"
+        )
 
     def get(self, model_name: str) -> dict[str, Any] | None:
         """The entry with this ``model_name``, or None."""
@@ -136,9 +146,11 @@ def require_models(catalog: Catalog, what: str = "holds") -> None:
         return
     if not catalog.skipped:
         raise CatalogError(f"{what} no models", source=catalog.source)
-    raise CatalogError(f"{what} no valid model entries ({len(catalog.skipped)} invalid)",
-                       source=catalog.source,
-                       hint="--strict (strict=True) lists why each entry is invalid")
+    raise CatalogError(
+        f"{what} no valid model entries ({len(catalog.skipped)} invalid)",
+        source=catalog.source,
+        hint="--strict (strict=True) lists why each entry is invalid",
+    )
 
 
 def apply_live(catalog: Catalog, live_ids: set[str]) -> None:
@@ -146,8 +158,9 @@ def apply_live(catalog: Catalog, live_ids: set[str]) -> None:
 
     The entries are copied, not changed: other catalogs (kept in memory) share them.
     """
-    catalog.entries = [{**entry, "live": entry["model_name"] in live_ids}
-                       for entry in catalog.entries]
+    catalog.entries = [
+        {**entry, "live": entry["model_name"] in live_ids} for entry in catalog.entries
+    ]
     catalog._by_name = None
     catalog.live_known = True
 
@@ -255,8 +268,9 @@ def read_json(body: bytes, source: str, *, known_valid: bool = False) -> tuple[A
         unusual = True
         return float(name)
 
-    return _plain_json(body, source, parse_int=integer, parse_float=number,
-                       parse_constant=constant), unusual
+    return _plain_json(
+        body, source, parse_int=integer, parse_float=number, parse_constant=constant
+    ), unusual
 
 
 def _plain_json(body: bytes, source: str, **hooks: Any) -> Any:
@@ -282,8 +296,9 @@ def warn_skipped(catalog: Catalog, stacklevel: int = 3) -> None:
     if QUIET_THREADS and _thread.get_ident() in QUIET_THREADS:
         return
     for problem in catalog.skipped:
-        warnings.warn(f"catalog {catalog.source}: skipped {problem}", CatalogWarning,
-                      stacklevel=stacklevel)
+        warnings.warn(
+            f"catalog {catalog.source}: skipped {problem}", CatalogWarning, stacklevel=stacklevel
+        )
 
 
 def derive(entry: dict[str, Any]) -> None:
@@ -327,12 +342,16 @@ def usd_prices(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """
     usd = [row for row in rows if _is_usd(row.get("currency"))]
     prices: dict[str, Any] = {}
-    priced = [(row["unit_price_usd"], row["billing_unit"]) for row in usd
-              if row.get("unit_price_usd") is not None and row.get("billing_unit") is not None]
+    priced = [
+        (row["unit_price_usd"], row["billing_unit"])
+        for row in usd
+        if row.get("unit_price_usd") is not None and row.get("billing_unit") is not None
+    ]
     if priced:
         prices["unit_price"], prices["billing_unit"] = min(priced)
-    cached = [row["cached_input_per_mtok"] for row in usd
-              if row.get("cached_input_per_mtok") is not None]
+    cached = [
+        row["cached_input_per_mtok"] for row in usd if row.get("cached_input_per_mtok") is not None
+    ]
     if cached:
         prices["cached_input_per_mtok"] = min(cached)
     return prices
@@ -340,4 +359,3 @@ def usd_prices(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 def _is_usd(currency: str | None) -> bool:
     return currency is None or (currency.isascii() and currency.upper() == "USD")
-

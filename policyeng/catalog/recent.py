@@ -56,8 +56,14 @@ class Failed:
 
     __slots__ = ("entry", "error", "in_a_row", "stale", "until")
 
-    def __init__(self, error: CatalogError, until: float, in_a_row: int,
-                 stale: Catalog | None = None, entry: CacheEntry | None = None) -> None:
+    def __init__(
+        self,
+        error: CatalogError,
+        until: float,
+        in_a_row: int,
+        stale: Catalog | None = None,
+        entry: CacheEntry | None = None,
+    ) -> None:
         self.error, self.until, self.in_a_row = error, until, in_a_row
         self.stale, self.entry = stale, entry
 
@@ -101,8 +107,14 @@ def file_key(path: str, strict: bool) -> Hashable | None:
         return None
     if not stat.S_ISREG(status.st_mode):
         return None
-    return ("file", os.path.abspath(path), status.st_ino, status.st_size, status.st_mtime_ns,
-            strict)
+    return (
+        "file",
+        os.path.abspath(path),
+        status.st_ino,
+        status.st_size,
+        status.st_mtime_ns,
+        strict,
+    )
 
 
 def url_state(key: Hashable) -> Fresh | Failed | None:
@@ -114,8 +126,12 @@ def fetched(key: Hashable, catalog: Catalog, fetched_at: float) -> None:
     _urls[key] = Fresh(catalog, fetched_at)
 
 
-def failed(key: Hashable, error: CatalogError, stale: Catalog | None = None,
-           entry: CacheEntry | None = None) -> Failed:
+def failed(
+    key: Hashable,
+    error: CatalogError,
+    stale: Catalog | None = None,
+    entry: CacheEntry | None = None,
+) -> Failed:
     """Remember a failed fetch and when to try again."""
     previous = _urls.get(key)
     in_a_row = previous.in_a_row + 1 if isinstance(previous, Failed) else 1

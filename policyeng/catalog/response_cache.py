@@ -121,37 +121,64 @@ class CatalogCache:
         except (FileNotFoundError, NotADirectoryError):
             return _kept_in_memory.get((str(self.directory), url))
         except OSError as exc:
-            warnings.warn(f"cannot read cached catalog {path}: {exc.strerror}", CatalogWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"cannot read cached catalog {path}: {exc.strerror}", CatalogWarning, stacklevel=2
+            )
             return _kept_in_memory.get((str(self.directory), url))
         head, _, body = raw.partition(b"\n")
         try:
             meta = json.loads(head)
-            entry = CacheEntry(url=meta["url"], body=body, sha256=meta["sha256"],
-                               fetched_at=float(meta["fetched_at"]), etag=meta.get("etag"),
-                               last_modified=meta.get("last_modified"))
+            entry = CacheEntry(
+                url=meta["url"],
+                body=body,
+                sha256=meta["sha256"],
+                fetched_at=float(meta["fetched_at"]),
+                etag=meta.get("etag"),
+                last_modified=meta.get("last_modified"),
+            )
         except (ValueError, KeyError, TypeError):
             entry = None
         if entry is None or entry.url != url or hashlib.sha256(body).hexdigest() != entry.sha256:
-            warnings.warn(f"cached catalog {path} is damaged; ignored", CatalogWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"cached catalog {path} is damaged; ignored", CatalogWarning, stacklevel=2
+            )
             return None
         return entry
 
-    def write(self, url: str, body: bytes, *, etag: str | None = None,
-              last_modified: str | None = None, fetched_at: float | None = None) -> CacheEntry:
+    def write(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        fetched_at: float | None = None,
+    ) -> CacheEntry:
         """Store a good response as the entry for ``url`` (atomically)."""
-        entry = CacheEntry(url, body, hashlib.sha256(body).hexdigest(),
-                           time.time() if fetched_at is None else fetched_at, etag, last_modified)
+        entry = CacheEntry(
+            url,
+            body,
+            hashlib.sha256(body).hexdigest(),
+            time.time() if fetched_at is None else fetched_at,
+            etag,
+            last_modified,
+        )
         with self._locked(url):
             self._replace(entry)
         return entry
 
-    def confirm(self, entry: CacheEntry, *, etag: str | None = None,
-                last_modified: str | None = None) -> CacheEntry:
+    def confirm(
+        self, entry: CacheEntry, *, etag: str | None = None, last_modified: str | None = None
+    ) -> CacheEntry:
         """After a 304: the same body, fetched now (unless another process stored a newer one)."""
-        confirmed = CacheEntry(entry.url, entry.body, entry.sha256, time.time(),
-                               etag or entry.etag, last_modified or entry.last_modified)
+        confirmed = CacheEntry(
+            entry.url,
+            entry.body,
+            entry.sha256,
+            time.time(),
+            etag or entry.etag,
+            last_modified or entry.last_modified,
+        )
         with self._locked(entry.url):
             current = self.read(entry.url)
             if current is not None and current.sha256 != entry.sha256:
@@ -161,9 +188,15 @@ class CatalogCache:
 
     def _replace(self, entry: CacheEntry) -> None:
         path = self.path_for(entry.url)
-        meta = {"version": FORMAT_VERSION, "url": entry.url, "sha256": entry.sha256,
-                "fetched_at": entry.fetched_at, "etag": entry.etag,
-                "last_modified": entry.last_modified, "size": len(entry.body)}
+        meta = {
+            "version": FORMAT_VERSION,
+            "url": entry.url,
+            "sha256": entry.sha256,
+            "fetched_at": entry.fetched_at,
+            "etag": entry.etag,
+            "last_modified": entry.last_modified,
+            "size": len(entry.body),
+        }
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             replace_file(path, json.dumps(meta).encode() + b"\n" + entry.body)
@@ -171,8 +204,12 @@ class CatalogCache:
             _kept_in_memory[(str(self.directory), entry.url)] = entry
             if str(self.directory) not in _unwritable:
                 _unwritable.add(str(self.directory))
-                warnings.warn(f"cannot write the catalog cache {path}: {exc.strerror or exc}"
-                              " (kept in memory instead)", CatalogWarning, stacklevel=3)
+                warnings.warn(
+                    f"cannot write the catalog cache {path}: {exc.strerror or exc}"
+                    " (kept in memory instead)",
+                    CatalogWarning,
+                    stacklevel=3,
+                )
         else:
             _kept_in_memory.pop((str(self.directory), entry.url), None)
 

@@ -72,20 +72,31 @@ def load_catalog(
             "(--offline or POLICYENG_OFFLINE)"
         )
     if source is not None and not isinstance(source, (str, os.PathLike)):
-        raise TypeError("a catalog source is builtin, a path or a URL (str or os.PathLike), "
-                        f"not {type(source).__name__}")
+        raise TypeError(
+            "a catalog source is builtin, a path or a URL (str or os.PathLike), "
+            f"not {type(source).__name__}"
+        )
     chained = source is None
     if source is None:
         source = os.environ.get("POLICYENG_CATALOG") or default or DEFAULT_URL
     source = os.fspath(source)
     if refresh and not is_url(source):
-        raise UsageError(f"--refresh fetches a URL source, and {source} is not one "
-                         "(builtin and files are read as they are)")
+        raise UsageError(
+            f"--refresh fetches a URL source, and {source} is not one "
+            "(builtin and files are read as they are)"
+        )
     fallback = fallback and not refresh
     try:
-        catalog = _load_source(source, strict=strict, offline=offline, fallback=fallback,
-                               refresh=refresh, max_age=max_age, settings=settings,
-                               progress=progress)
+        catalog = _load_source(
+            source,
+            strict=strict,
+            offline=offline,
+            fallback=fallback,
+            refresh=refresh,
+            max_age=max_age,
+            settings=settings,
+            progress=progress,
+        )
     except CatalogError as exc:
         # Falling back is for the network only: a named file that is missing or
         # invalid is a mistake in the configuration, wherever it was named.
@@ -107,8 +118,12 @@ def load_catalog(
         from .url import fetch_live_models
 
         live_source = source if is_url(source) else DEFAULT_URL
-        apply_live(catalog, fetch_live_models(live_source, os.environ.get("FLEXAI_API_KEY"),
-                                              settings=settings, progress=progress))
+        apply_live(
+            catalog,
+            fetch_live_models(
+                live_source, os.environ.get("FLEXAI_API_KEY"), settings=settings, progress=progress
+            ),
+        )
     return catalog
 
 
@@ -129,8 +144,10 @@ def _load_source(source: str, *, strict: bool, **options: Any) -> Catalog:
 def _offline_from_environment() -> bool:
     value = os.environ.get("POLICYENG_OFFLINE", "").strip().lower()
     if value not in TRUTHY | FALSY:
-        raise UsageError(f"POLICYENG_OFFLINE={value!r}: use 1, true, yes or on (0, false, no, "
-                         "off or unset for online)")
+        raise UsageError(
+            f"POLICYENG_OFFLINE={value!r}: use 1, true, yes or on (0, false, no, "
+            "off or unset for online)"
+        )
     return value in TRUTHY
 
 
@@ -164,9 +181,15 @@ def _read_builtin(strict: bool) -> Catalog:
     with open(BUILTIN_PATH, "rb") as file:
         body = file.read()
     # The recorded digest is trusted (a test checks it): no hashing, no validation.
-    catalog = parse_catalog(body, "builtin", strict=strict, fetched_at=meta.get("date"),
-                            sha256=meta["sha256"], validated_sha256=meta["sha256"],
-                            require="holds")
+    catalog = parse_catalog(
+        body,
+        "builtin",
+        strict=strict,
+        fetched_at=meta.get("date"),
+        sha256=meta["sha256"],
+        validated_sha256=meta["sha256"],
+        require="holds",
+    )
     catalog.origin = "builtin"
     return catalog
 
@@ -196,18 +219,18 @@ def _read_file(source: str, strict: bool) -> Catalog:
         guess = did_you_mean(source, ["builtin"], cutoff=0.75) if os.sep not in source else ""
         raise CatalogError(f"file not found{guess}", source=source, hint=SOURCES) from None
     except IsADirectoryError:
-        raise CatalogError("is a directory, not a JSON file", source=source,
-                           hint=SOURCES) from None
+        raise CatalogError("is a directory, not a JSON file", source=source, hint=SOURCES) from None
     except NotRegularFile:  # a FIFO would block and a device (/dev/zero) never end
         raise CatalogError("not a regular file", source=source, hint=SOURCES) from None
     except FileTooLarge:
-        raise CatalogError(f"is over the {MAX_CATALOG_BYTES // 2**20} MiB a catalog may hold",
-                           source=source) from None
+        raise CatalogError(
+            f"is over the {MAX_CATALOG_BYTES // 2**20} MiB a catalog may hold", source=source
+        ) from None
     except OSError as exc:
         raise CatalogError(f"cannot read: {exc.strerror}", source=source) from None
     fetched_at = iso_time(mtime)
-    catalog = parse_catalog(body, source, strict=strict, fetched_at=fetched_at, remember=True,
-                            require="holds")
+    catalog = parse_catalog(
+        body, source, strict=strict, fetched_at=fetched_at, remember=True, require="holds"
+    )
     catalog.origin = "file"
     return catalog
-

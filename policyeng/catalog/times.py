@@ -31,4 +31,3 @@ def age_of(fetched_at: str | None) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return (datetime.now(timezone.utc) - when).total_seconds()
-

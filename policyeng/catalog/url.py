@@ -60,13 +60,23 @@ def load_url(
             answer = _from_memory(source, key, max_age, offline, fallback)
             if answer is not None:
                 return answer
-        return _load_url(source, key, strict=strict, offline=offline, fallback=fallback,
-                         refresh=refresh, max_age=max_age, settings=settings, cache=cache,
-                         progress=progress)
+        return _load_url(
+            source,
+            key,
+            strict=strict,
+            offline=offline,
+            fallback=fallback,
+            refresh=refresh,
+            max_age=max_age,
+            settings=settings,
+            cache=cache,
+            progress=progress,
+        )
 
 
-def _from_memory(source: str, key: tuple, max_age: float, offline: bool,
-                 fallback: bool) -> Catalog | None:
+def _from_memory(
+    source: str, key: tuple, max_age: float, offline: bool, fallback: bool
+) -> Catalog | None:
     remembered = recent.url_state(key)
     now = recent.now()
     if isinstance(remembered, recent.Fresh) and now - remembered.fetched_at <= max_age:
@@ -76,9 +86,19 @@ def _from_memory(source: str, key: tuple, max_age: float, offline: bool,
     return None
 
 
-def _load_url(source: str, key: tuple, *, strict: bool, offline: bool, fallback: bool,
-              refresh: bool, max_age: float, settings: FetchSettings | None,
-              cache: CatalogCache, progress: Progress | None) -> Catalog:
+def _load_url(
+    source: str,
+    key: tuple,
+    *,
+    strict: bool,
+    offline: bool,
+    fallback: bool,
+    refresh: bool,
+    max_age: float,
+    settings: FetchSettings | None,
+    cache: CatalogCache,
+    progress: Progress | None,
+) -> Catalog:
     settings = settings if settings is not None else FetchSettings()
     entry = cache.read(source)
     if entry is not None and not refresh and entry.age() <= max_age:
@@ -93,12 +113,16 @@ def _load_url(source: str, key: tuple, *, strict: bool, offline: bool, fallback:
     try:
         catalog, fetched_at = _fetch(source, entry, cache, strict, settings, progress)
     except CatalogError as exc:
-        stale = None if entry is None else _from_cache(entry, strict, stale=True,
-                                                       origin="cache (stale)")
+        stale = (
+            None
+            if entry is None
+            else _from_cache(entry, strict, stale=True, origin="cache (stale)")
+        )
         recent.failed(key, exc, stale, entry)
         if entry is None or stale is None:
-            raise CatalogError(f"{exc.message}; no cached copy", source=source,
-                               retry_after=exc.retry_after) from None
+            raise CatalogError(
+                f"{exc.message}; no cached copy", source=source, retry_after=exc.retry_after
+            ) from None
         if not fallback:
             raise
         _warn_stale(source, exc.message, entry)
@@ -111,39 +135,73 @@ def _as_before(source: str, remembered: recent.Failed, fallback: bool) -> Catalo
     """Within the back-off after a failed fetch: the answer that fetch got, without the network."""
     error = remembered.error
     if remembered.stale is None or remembered.entry is None:
-        raise CatalogError(f"{error.message}; no cached copy", source=source,
-                           retry_after=error.retry_after)
+        raise CatalogError(
+            f"{error.message}; no cached copy", source=source, retry_after=error.retry_after
+        )
     if not fallback:
-        raise CatalogError(error.message, source=error.source, hint=error.hint,
-                           retry_after=error.retry_after)
+        raise CatalogError(
+            error.message, source=error.source, hint=error.hint, retry_after=error.retry_after
+        )
     _warn_stale(source, error.message, remembered.entry)
     return recent.copy(remembered.stale)
 
 
-def _fetch(source: str, entry: CacheEntry | None, cache: CatalogCache, strict: bool,
-           settings: FetchSettings, progress: Progress | None) -> tuple[Catalog, float]:
+def _fetch(
+    source: str,
+    entry: CacheEntry | None,
+    cache: CatalogCache,
+    strict: bool,
+    settings: FetchSettings,
+    progress: Progress | None,
+) -> tuple[Catalog, float]:
     """Revalidate or fetch; store the body only if it makes a usable catalog."""
-    response = get(source, settings=settings, progress=progress,
-                   headers=entry.validators() if entry is not None else None)
+    response = get(
+        source,
+        settings=settings,
+        progress=progress,
+        headers=entry.validators() if entry is not None else None,
+    )
     if response.status == 304 and entry is not None:
-        confirmed = cache.confirm(entry, etag=response.headers.get("etag"),
-                                  last_modified=response.headers.get("last-modified"))
-        return (_from_cache(confirmed, strict, stale=False, origin="cache (revalidated: 304)"),
-                confirmed.fetched_at)
+        confirmed = cache.confirm(
+            entry,
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+        )
+        return (
+            _from_cache(confirmed, strict, stale=False, origin="cache (revalidated: 304)"),
+            confirmed.fetched_at,
+        )
     if response.status != 200:
         raise CatalogError(f"HTTP {response.status} {response.reason}".rstrip(), source=source)
     now = time.time()
-    catalog = parse_catalog(response.body, source, strict=strict, fetched_at=iso_time(now),
-                            remember=True, require="response holds")
-    cache.write(source, response.body, etag=response.headers.get("etag"),
-                last_modified=response.headers.get("last-modified"), fetched_at=now)
+    catalog = parse_catalog(
+        response.body,
+        source,
+        strict=strict,
+        fetched_at=iso_time(now),
+        remember=True,
+        require="response holds",
+    )
+    cache.write(
+        source,
+        response.body,
+        etag=response.headers.get("etag"),
+        last_modified=response.headers.get("last-modified"),
+        fetched_at=now,
+    )
     catalog.origin = f"network (HTTP {response.status})"
     return catalog, now
 
 
 def _from_cache(entry: CacheEntry, strict: bool, *, stale: bool, origin: str) -> Catalog:
-    catalog = parse_catalog(entry.body, entry.url, strict=strict,
-                            fetched_at=entry.fetched_at_iso, stale=stale, remember=True)
+    catalog = parse_catalog(
+        entry.body,
+        entry.url,
+        strict=strict,
+        fetched_at=entry.fetched_at_iso,
+        stale=stale,
+        remember=True,
+    )
     catalog.origin = origin
     return catalog
 
@@ -171,11 +229,13 @@ def fetch_live_models(
 ) -> set[str]:
     """The ids ``GET /v1/models`` lists as serving now (OpenAI list shape)."""
     url = live_list_url(catalog_url)
-    response = get(url, settings=settings or FetchSettings(), bearer=key or None,
-                   progress=progress)
+    response = get(url, settings=settings or FetchSettings(), bearer=key or None, progress=progress)
     if response.status in (401, 403):
-        why = ("FLEXAI_API_KEY is not set" if not key
-               else "the key in FLEXAI_API_KEY was refused (wrong or expired?)")
+        why = (
+            "FLEXAI_API_KEY is not set"
+            if not key
+            else "the key in FLEXAI_API_KEY was refused (wrong or expired?)"
+        )
         raise CatalogError(f"HTTP {response.status} {response.reason}: {why}", source=url)
     if response.status != 200:
         raise CatalogError(f"HTTP {response.status} {response.reason}".rstrip(), source=url)

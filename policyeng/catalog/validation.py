@@ -28,6 +28,7 @@ from ..text import has_lone_surrogate, visible
 
 PACKAGE_DIR = Path(__file__).parent.parent
 
+
 @dataclass(frozen=True)
 class Skipped:
     """An entry left out of the catalog, and why."""
@@ -74,11 +75,11 @@ def validate_entries(
     return entries, skipped
 
 
-NUMBER_FIELDS = tuple(name for name, kind in FIELDS.items()
-                      if kind == NUMBER and name not in DERIVED)
+NUMBER_FIELDS = tuple(
+    name for name, kind in FIELDS.items() if kind == NUMBER and name not in DERIVED
+)
 #: The numbers of a ``pricing`` row (see ``$defs/pricing_row`` in the schema).
-ROW_NUMBER_FIELDS = ("unit_price_usd", "input_per_mtok", "output_per_mtok",
-                     "cached_input_per_mtok")
+ROW_NUMBER_FIELDS = ("unit_price_usd", "input_per_mtok", "output_per_mtok", "cached_input_per_mtok")
 
 
 def _first_error(validator, entry: Any) -> str | None:
@@ -122,8 +123,9 @@ def not_plain_data(value: Any) -> str | None:
                 return f"{where or 'value'}: {visible(current)!s} is not text (a lone surrogate)"
         elif isinstance(current, float):
             if not math.isfinite(current):
-                return f"{where or 'value'}: " + ("NaN is not a finite number" if current != current
-                                                  else _TOO_LARGE)
+                return f"{where or 'value'}: " + (
+                    "NaN is not a finite number" if current != current else _TOO_LARGE
+                )
         elif isinstance(current, dict):
             for key, item in reversed(list(current.items())):
                 if has_lone_surrogate(key):
@@ -139,8 +141,9 @@ def _non_finite(entry: dict[str, Any]) -> str | None:
     # only on an entry the schema accepts, so ``pricing`` is a list of objects.
     numbers = [(name, entry.get(name)) for name in NUMBER_FIELDS]
     for index, row in enumerate(entry.get("pricing") or ()):
-        numbers += [(field_path(("pricing", index, name)), row.get(name))
-                    for name in ROW_NUMBER_FIELDS]
+        numbers += [
+            (field_path(("pricing", index, name)), row.get(name)) for name in ROW_NUMBER_FIELDS
+        ]
     for where, number in numbers:
         if number is not None and number != number:
             return f"{where}: NaN is not a finite number"
@@ -183,7 +186,6 @@ def _validator():
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(load_schema("catalog.schema.json"))
-
 
 
 def validate_remembered(
@@ -230,4 +232,3 @@ def _remember(path: Path, count: int, skipped: list[Skipped]) -> None:
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         replace_file(path, json.dumps(record).encode())
-

@@ -94,12 +94,16 @@ def _unrecognized(args: argparse.Namespace, extra: list[str]) -> None:
     message = f"unrecognized arguments: {' '.join(extra)}"
     words = not any(w.startswith("-") and w.lstrip("-")[:1].isalpha() for w in extra)
     option = vars(args).get
-    policy = option("where") if args.command == "catalog" else (
-        None if option("file") else option("expr"))  # with -f, EXPR is a policy's name
+    policy = (
+        option("where")
+        if args.command == "catalog"
+        else (None if option("file") else option("expr"))
+    )  # with -f, EXPR is a policy's name
     if words and policy is not None:
         again = ["policyeng", args.command, *(["--where"] if args.command == "catalog" else [])]
-        message += (f"\nhint: quote the policy: {' '.join(again)} "
-                    f"{shell_quote(' '.join([policy, *extra]))}")
+        message += (
+            f"\nhint: quote the policy: {' '.join(again)} {shell_quote(' '.join([policy, *extra]))}"
+        )
     args.command_parser.error(message)
 
 
@@ -134,8 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"policyeng {__version__}")
     # prog given, or argparse formats a usage line on every run to derive it.
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
-                                     prog=parser.prog)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, prog=parser.prog
+    )
     for command in COMMANDS:
         command.add_parser(commands)
     for sub in commands.choices.values():

@@ -12,17 +12,24 @@ from .common import EXIT_OK, add_catalog_options, load_catalog_for, print_json
 
 def add_parser(commands) -> None:
     catalog = commands.add_parser(
-        "catalog", help="list catalog entries",
+        "catalog",
+        help="list catalog entries",
         description="List the catalog's models (those passing --where), in model_name order "
-                    "or as the --where policy's `order by` ranks them.",
+        "or as the --where policy's `order by` ranks them.",
     )
     catalog.add_argument("--where", metavar="EXPR", help="only entries passing this policy")
     add_catalog_options(catalog)
     catalog.add_argument("--json", action="store_true", help="print the entries as JSON")
-    catalog.add_argument("--refresh", action="store_true",
-                         help="fetch the catalog now, whatever the cache's age; fail if it cannot")
-    catalog.add_argument("--info", action="store_true",
-                         help="print where the catalog came from, its age, size and sha256")
+    catalog.add_argument(
+        "--refresh",
+        action="store_true",
+        help="fetch the catalog now, whatever the cache's age; fail if it cannot",
+    )
+    catalog.add_argument(
+        "--info",
+        action="store_true",
+        help="print where the catalog came from, its age, size and sha256",
+    )
     catalog.set_defaults(run=run)
 
 
@@ -35,8 +42,10 @@ def run(args: argparse.Namespace) -> int:
         print_json(entries)
         return EXIT_OK
     print("\n".join(_table_lines(entries, sys.stdout)))
-    print(visible(f"{len(entries)} of {len(catalog)} models, catalog {catalog.source}"),
-          file=sys.stderr)
+    print(
+        visible(f"{len(entries)} of {len(catalog)} models, catalog {catalog.source}"),
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
@@ -54,30 +63,46 @@ def _table_lines(entries: list[dict[str, Any]], stream) -> list[str]:
     style = tables.Style(stream)
 
     def lines(with_price: bool, style: tables.Style) -> list[str]:
-        headers = ["model_name", "category", "endpoint", "input", "output",
-                   *(["unit price"] if with_price else []), "context", "health"]
+        headers = [
+            "model_name",
+            "category",
+            "endpoint",
+            "input",
+            "output",
+            *(["unit price"] if with_price else []),
+            "context",
+            "health",
+        ]
         rows = [
-            [e["model_name"], tables.value_cell(e.get("category")),
-             e.get("endpoint") or ("(none)", "yellow"),
-             tables.value_cell(e.get("input_per_mtok")),
-             tables.value_cell(e.get("output_per_mtok")),
-             *([tables.price_cell(e.get("unit_price"), e.get("billing_unit"))]
-               if with_price else []),
-             tables.value_cell(e.get("context_window")),
-             (e.get("health_status") or "(missing)",
-              health.get(e.get("health_status") or "", "dim"))]
+            [
+                e["model_name"],
+                tables.value_cell(e.get("category")),
+                e.get("endpoint") or ("(none)", "yellow"),
+                tables.value_cell(e.get("input_per_mtok")),
+                tables.value_cell(e.get("output_per_mtok")),
+                *(
+                    [tables.price_cell(e.get("unit_price"), e.get("billing_unit"))]
+                    if with_price
+                    else []
+                ),
+                tables.value_cell(e.get("context_window")),
+                (
+                    e.get("health_status") or "(missing)",
+                    health.get(e.get("health_status") or "", "dim"),
+                ),
+            ]
             for e in entries
         ]
-        return tables.table(headers, rows, style, right=tuple(range(3, len(headers) - 1)),
-                            shrink=((2,), (0,), (1,)))
+        return tables.table(
+            headers, rows, style, right=tuple(range(3, len(headers) - 1)), shrink=((2,), (0,), (1,))
+        )
 
     with_price = any("unit_price" in e for e in entries)
     if with_price and style.width is not None:
         plain = tables.Style(stream, colour=False, width=style.width)
         priced, unpriced = lines(True, plain), lines(False, plain)
         name_width = [table[0].index("category") for table in (priced, unpriced)]
-        with_price = (max(map(text_width, priced)) <= style.width
-                      and name_width[0] >= name_width[1])
+        with_price = max(map(text_width, priced)) <= style.width and name_width[0] >= name_width[1]
     return lines(with_price, style)
 
 
@@ -92,8 +117,11 @@ def _listed(where: str | None, catalog) -> list[dict[str, Any]]:
     from ..language import ast as syntax
 
     policy = compile(where)
-    entries = policy.rank(catalog) if policy.tree.order_by else sorted(policy.filter(catalog),
-                                                                        key=by_name)
+    entries = (
+        policy.rank(catalog)
+        if policy.tree.order_by
+        else sorted(policy.filter(catalog), key=by_name)
+    )
     if not entries:
         for clause in syntax.conjuncts(policy.tree):
             hint = unknown_value(clause, catalog.entries)
@@ -113,17 +141,30 @@ def _print_catalog_info(catalog, as_json: bool) -> int:
 
         cache = str(CatalogCache().path_for(catalog.source))
     age = age_of(catalog.fetched_at)
-    info = {**catalog.info(), "origin": catalog.origin, "age_seconds": int(age),
-            "entries": len(catalog), "skipped": [str(s) for s in catalog.skipped],
-            "live_known": catalog.live_known, "cache": cache}
+    info = {
+        **catalog.info(),
+        "origin": catalog.origin,
+        "age_seconds": int(age),
+        "entries": len(catalog),
+        "skipped": [str(s) for s in catalog.skipped],
+        "live_known": catalog.live_known,
+        "cache": cache,
+    }
     if as_json:
         print_json(info)
         return EXIT_OK
-    rows = [["source", catalog.source], ["origin", catalog.origin],
-            ["fetched_at", f"{catalog.fetched_at} ({describe_age(age)} ago)"
-                           if catalog.fetched_at else "unknown"],
-            ["stale", "yes" if catalog.stale else "no"], ["entries", str(len(catalog))],
-            ["skipped", str(len(catalog.skipped))], ["sha256", catalog.sha256]]
+    rows = [
+        ["source", catalog.source],
+        ["origin", catalog.origin],
+        [
+            "fetched_at",
+            f"{catalog.fetched_at} ({describe_age(age)} ago)" if catalog.fetched_at else "unknown",
+        ],
+        ["stale", "yes" if catalog.stale else "no"],
+        ["entries", str(len(catalog))],
+        ["skipped", str(len(catalog.skipped))],
+        ["sha256", catalog.sha256],
+    ]
     if cache:
         rows.append(["cache", cache])
     width = max(len(r[0]) for r in rows)
@@ -133,4 +174,3 @@ def _print_catalog_info(catalog, as_json: bool) -> int:
             for problem in catalog.skipped:
                 print(visible(f"{''.ljust(width)}    {problem}"))
     return EXIT_OK
-

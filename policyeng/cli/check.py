@@ -20,20 +20,25 @@ def add_parser(commands) -> None:
     from ..policies.formats import NAMES
 
     check = commands.add_parser(
-        "check", help="resolve every policy of policy files and check its expectations",
+        "check",
+        help="resolve every policy of policy files and check its expectations",
         description="Load policy files, resolve every policy (fallbacks included), check each "
-                    "`expect`, and with --locked compare each pick with the lock file.",
+        "`expect`, and with --locked compare each pick with the lock file.",
         epilog="Exit codes: 0 all pass, 1 a policy fails or drifted, 2 bad policy file, "
-               "3 catalog unusable.",
+        "3 catalog unusable.",
     )
     check.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     add_catalog_options(check)
     check.add_argument("--format", choices=NAMES, default="text")
-    check.add_argument("--locked", action="store_true",
-                       help="also fail when a pick differs from the lock file, with the reason; "
-                            "never against a fallback catalog (exit 3)")
-    check.add_argument("--lock", metavar="PATH",
-                       help="the lock file (default: ./policies.lock); implies --locked")
+    check.add_argument(
+        "--locked",
+        action="store_true",
+        help="also fail when a pick differs from the lock file, with the reason; "
+        "never against a fallback catalog (exit 3)",
+    )
+    check.add_argument(
+        "--lock", metavar="PATH", help="the lock file (default: ./policies.lock); implies --locked"
+    )
     check.set_defaults(run=run)
 
 
@@ -68,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         catalog, notes = load_catalog_noting(args, book, pinned=locked)
     except CatalogError as exc:  # CI still gets a report it can read
-        _report_load_error(args, PolicyError(exc.message, kind="catalog",
-                                             source=exc.source or "catalog"))
+        _report_load_error(
+            args, PolicyError(exc.message, kind="catalog", source=exc.source or "catalog")
+        )
         raise
     reports = check_book(book, catalog)
     lock_path = args.lock or DEFAULT_LOCK
@@ -82,9 +88,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 #: Why ``lock`` and ``check --locked`` refuse a fallback copy of the catalog.
-PINNED = ("lock and check --locked compare against the catalog named, never a fallback "
-          "(builtin or a stale cached copy); make the source reachable or name another "
-          "with --catalog")
+PINNED = (
+    "lock and check --locked compare against the catalog named, never a fallback "
+    "(builtin or a stale cached copy); make the source reachable or name another "
+    "with --catalog"
+)
 
 
 def load_catalog_noting(args: argparse.Namespace, book, *, pinned: bool):
@@ -109,6 +117,5 @@ def load_catalog_noting(args: argparse.Namespace, book, *, pinned: bool):
         finally:
             shown = list(caught)
     for warning in shown:  # replayed after recording, through the command's own printer
-        warnings.showwarning(warning.message, warning.category, warning.filename,
-                             warning.lineno)
+        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     return catalog, [str(w.message) for w in shown if issubclass(w.category, CatalogWarning)]

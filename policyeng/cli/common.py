@@ -23,19 +23,40 @@ DEFAULT_LOCK = "policies.lock"
 
 
 def add_catalog_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--catalog", metavar="SRC", default=None,
-                        help="builtin, a JSON file or an http(s) URL (default: $POLICYENG_CATALOG,"
-                             " else the live URL, its cache, then builtin)")
-    parser.add_argument("--strict", action="store_true",
-                        help="fail on any invalid catalog entry instead of skipping it")
-    parser.add_argument("--offline", action="store_true",
-                        help="never touch the network: a URL is served from its cache")
-    parser.add_argument("--no-fallback", action="store_true",
-                        help="exit 3 if the source is unreachable or invalid (no cache or builtin)")
-    parser.add_argument("--live", action="store_true",
-                        help="also read GET /v1/models (key: $FLEXAI_API_KEY) to know `live`")
-    parser.add_argument("--max-age", type=seconds, metavar="SECONDS", default=None,
-                        help="use a cached catalog younger than this without asking (default 600)")
+    parser.add_argument(
+        "--catalog",
+        metavar="SRC",
+        default=None,
+        help="builtin, a JSON file or an http(s) URL (default: $POLICYENG_CATALOG,"
+        " else the live URL, its cache, then builtin)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail on any invalid catalog entry instead of skipping it",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="never touch the network: a URL is served from its cache",
+    )
+    parser.add_argument(
+        "--no-fallback",
+        action="store_true",
+        help="exit 3 if the source is unreachable or invalid (no cache or builtin)",
+    )
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="also read GET /v1/models (key: $FLEXAI_API_KEY) to know `live`",
+    )
+    parser.add_argument(
+        "--max-age",
+        type=seconds,
+        metavar="SECONDS",
+        default=None,
+        help="use a cached catalog younger than this without asking (default 600)",
+    )
 
 
 def positive(text: str) -> int:
@@ -66,11 +87,17 @@ def load_catalog_for(args: argparse.Namespace, default: str | None = None):
     from .progress import TerminalProgress
 
     option = vars(args).get
-    return load_catalog(option("catalog"), strict=option("strict", False),
-                        live=option("live", False), offline=True if option("offline") else None,
-                        fallback=not option("no_fallback", False),
-                        refresh=option("refresh", False), max_age=option("max_age"),
-                        default=default, progress=TerminalProgress.for_terminal())
+    return load_catalog(
+        option("catalog"),
+        strict=option("strict", False),
+        live=option("live", False),
+        offline=True if option("offline") else None,
+        fallback=not option("no_fallback", False),
+        refresh=option("refresh", False),
+        max_age=option("max_age"),
+        default=default,
+        progress=TerminalProgress.for_terminal(),
+    )
 
 
 def load_catalog_for_book(args: argparse.Namespace, policies):

@@ -21,22 +21,37 @@ from .common import (
 
 def add_parser(commands) -> None:
     explain = commands.add_parser(
-        "explain", help="show why a policy picks its model, or why not another",
+        "explain",
+        help="show why a policy picks its model, or why not another",
         description="Show the funnel (how many models each clause of the policy dropped), "
         "the ranked candidates with their ranking keys, and the pick. With --model, say "
         "why that model was not picked. With -f, also the fallback chain.",
     )
-    explain.add_argument("expr", metavar="EXPR",
-                         help='the policy, e.g. "supports chat and healthy"')
-    explain.add_argument("-f", "--file", metavar="FILE",
-                         help="a policy file (or directory); EXPR is then a policy NAME in it")
-    explain.add_argument("--model", metavar="MODEL_NAME",
-                         help="explain why this model was (not) picked")
+    explain.add_argument(
+        "expr", metavar="EXPR", help='the policy, e.g. "supports chat and healthy"'
+    )
+    explain.add_argument(
+        "-f",
+        "--file",
+        metavar="FILE",
+        help="a policy file (or directory); EXPR is then a policy NAME in it",
+    )
+    explain.add_argument(
+        "--model", metavar="MODEL_NAME", help="explain why this model was (not) picked"
+    )
     add_catalog_options(explain)
-    explain.add_argument("--top", type=positive, metavar="N", default=10,
-                         help="list the N best candidates (default: 10)")
-    explain.add_argument("--json", action="store_true",
-                         help="print the explanation as JSON (what policy.explain() returns)")
+    explain.add_argument(
+        "--top",
+        type=positive,
+        metavar="N",
+        default=10,
+        help="list the N best candidates (default: 10)",
+    )
+    explain.add_argument(
+        "--json",
+        action="store_true",
+        help="print the explanation as JSON (what policy.explain() returns)",
+    )
     explain.set_defaults(run=run)
 
 
@@ -64,10 +79,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _unknown_model(why: dict[str, Any], catalog: dict[str, Any]) -> str:
     models = plural(catalog["models"], "model")
-    message = (f"--model: no model named {why['model_name']!r} in catalog {catalog['source']} "
-               f"({models})")
+    message = (
+        f"--model: no model named {why['model_name']!r} in catalog {catalog['source']} ({models})"
+    )
     close = why["did_you_mean"]
     if close:
         return message + "; did you mean " + " or ".join(repr(n) for n in close) + "?"
     return message + "\nhint: `policyeng catalog` lists every model_name (names are exact)"
-

@@ -12,17 +12,23 @@ from .common import DEFAULT_LOCK, EXIT_OK, add_catalog_options
 
 def add_parser(commands) -> None:
     lock = commands.add_parser(
-        "lock", help="record the model each policy picks",
+        "lock",
+        help="record the model each policy picks",
         description="Resolve every policy and write each pick, what made it the pick (its "
-                    "ranking values, the values the policy reads, the candidates) and the "
-                    "catalog's sha256 to a lock file, for `policyeng check --locked`. Refuses "
-                    "(exit 1, nothing written) when a policy fails its expect; never locks "
-                    "against a fallback catalog (exit 3).",
+        "ranking values, the values the policy reads, the candidates) and the "
+        "catalog's sha256 to a lock file, for `policyeng check --locked`. Refuses "
+        "(exit 1, nothing written) when a policy fails its expect; never locks "
+        "against a fallback catalog (exit 3).",
     )
     lock.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     add_catalog_options(lock)
-    lock.add_argument("-o", "--output", metavar="PATH", default=DEFAULT_LOCK,
-                      help="where to write the lock, - for stdout (default: ./policies.lock)")
+    lock.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        default=DEFAULT_LOCK,
+        help="where to write the lock, - for stdout (default: ./policies.lock)",
+    )
     lock.set_defaults(run=run)
 
 
@@ -39,6 +45,11 @@ def run(args: argparse.Namespace) -> int:
     for r in reports:
         print(visible(f"{r.name:<{width}}  {describe(r.pick)}"), file=said)
     where = "stdout" if args.output == "-" else args.output
-    print(visible(f"locked {plural(len(reports), 'policy', 'policies')} in {where} "
-                  f"(catalog {catalog.source}, sha256 {catalog.sha256[:12]}...)"), file=said)
+    print(
+        visible(
+            f"locked {plural(len(reports), 'policy', 'policies')} in {where} "
+            f"(catalog {catalog.source}, sha256 {catalog.sha256[:12]}...)"
+        ),
+        file=said,
+    )
     return EXIT_OK

@@ -17,8 +17,9 @@ from ..text import is_terminal
 class TerminalProgress:
     """Redraws ``policyeng: fetching URL  1.2 MiB / 3.4 MiB`` in place; erases it when done."""
 
-    def __init__(self, stream: TextIO | None = None, *, delay: float = 0.5,
-                 interval: float = 0.1) -> None:
+    def __init__(
+        self, stream: TextIO | None = None, *, delay: float = 0.5, interval: float = 0.1
+    ) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.delay = delay
         self.interval = interval

@@ -32,28 +32,43 @@ FORMATS = ("text", "json", "env", "github")
 
 def add_parser(commands) -> None:
     select = commands.add_parser(
-        "select", help="pick one model for a policy",
+        "select",
+        help="pick one model for a policy",
         description="Evaluate a policy against the catalog and print the model it picks.",
         epilog="--format env prints POLICYENG_MODEL_NAME, POLICYENG_ENDPOINT, POLICYENG_URL, "
-               "POLICYENG_BASE_URL, POLICYENG_CATALOG_SHA256 and POLICYENG_STALE, quoted for "
-               "`. FILE` in sh (with --all: POLICYENG_<POLICY>_MODEL_NAME, ...); --format "
-               "github appends model_name, endpoint, ... to $GITHUB_OUTPUT. With --all, a "
-               "policy that resolves to nothing is null (json) or left out, and the exit code "
-               "is 1.",
+        "POLICYENG_BASE_URL, POLICYENG_CATALOG_SHA256 and POLICYENG_STALE, quoted for "
+        "`. FILE` in sh (with --all: POLICYENG_<POLICY>_MODEL_NAME, ...); --format "
+        "github appends model_name, endpoint, ... to $GITHUB_OUTPUT. With --all, a "
+        "policy that resolves to nothing is null (json) or left out, and the exit code "
+        "is 1.",
     )
-    select.add_argument("expr", metavar="EXPR", nargs="?",
-                        help='the policy, e.g. "supports chat and healthy"')
-    select.add_argument("-f", "--file", metavar="FILE",
-                        help="a policy file (or directory); EXPR is then a policy NAME in it")
-    select.add_argument("--all", action="store_true",
-                        help="with -f: answer every policy of the files at once")
+    select.add_argument(
+        "expr", metavar="EXPR", nargs="?", help='the policy, e.g. "supports chat and healthy"'
+    )
+    select.add_argument(
+        "-f",
+        "--file",
+        metavar="FILE",
+        help="a policy file (or directory); EXPR is then a policy NAME in it",
+    )
+    select.add_argument(
+        "--all", action="store_true", help="with -f: answer every policy of the files at once"
+    )
     add_catalog_options(select)
-    select.add_argument("--format", choices=FORMATS, default=None,
-                        help="text (default), json, env (for sh) or github ($GITHUB_OUTPUT)")
+    select.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="text (default), json, env (for sh) or github ($GITHUB_OUTPUT)",
+    )
     select.add_argument("--json", action="store_true", help="the same as --format json")
-    select.add_argument("--top", type=count, metavar="N",
-                        help="list the N best candidates (text: none unless given; json: "
-                             f"{DEFAULT_JSON_TOP}; 0: none)")
+    select.add_argument(
+        "--top",
+        type=count,
+        metavar="N",
+        help="list the N best candidates (text: none unless given; json: "
+        f"{DEFAULT_JSON_TOP}; 0: none)",
+    )
     select.set_defaults(run=run)
 
 
@@ -98,11 +113,20 @@ def run(args: argparse.Namespace) -> int:
         else:
             selection = compile(args.expr).select(load_catalog_for(args))
     except NoMatch as exc:
-        again = " ".join(shell_quote(word) for word in [
-            "policyeng", "explain", *(["-f", args.file] if args.file else []), args.expr,
-            *(["--catalog", args.catalog] if args.catalog else [])])
-        print(f"policyeng: {exc}\nhint: see each clause's drops and the ranking with: {again}",
-              file=sys.stderr)
+        again = " ".join(
+            shell_quote(word)
+            for word in [
+                "policyeng",
+                "explain",
+                *(["-f", args.file] if args.file else []),
+                args.expr,
+                *(["--catalog", args.catalog] if args.catalog else []),
+            ]
+        )
+        print(
+            f"policyeng: {exc}\nhint: see each clause's drops and the ranking with: {again}",
+            file=sys.stderr,
+        )
         return EXIT_NO_MATCH
     _warn_per_unit(selection)
     if form == "json":
@@ -135,8 +159,10 @@ def _select_named(args: argparse.Namespace):
     book = load_policies(args.file)
     selection = book.select(args.expr, load_catalog_for_book(args, [book[args.expr]]))
     if selection.via:
-        print(f"policyeng: policy {args.expr!r} matched nothing; used its fallback "
-              f"{selection.via!r}", file=sys.stderr)
+        print(
+            f"policyeng: policy {args.expr!r} matched nothing; used its fallback {selection.via!r}",
+            file=sys.stderr,
+        )
     return selection
 
 
@@ -183,8 +209,10 @@ def _check_prefixes(names: list[str]) -> None:
     for name in names:
         other = seen.setdefault(policy_prefix(name), name)
         if other != name:
-            raise UsageError(f"policies {other!r} and {name!r} would both export "
-                             f"POLICYENG_{policy_prefix(name)}_*; rename one")
+            raise UsageError(
+                f"policies {other!r} and {name!r} would both export "
+                f"POLICYENG_{policy_prefix(name)}_*; rename one"
+            )
 
 
 def _print_shell(form: str, picks) -> None:
@@ -199,10 +227,12 @@ def _print_shell(form: str, picks) -> None:
 
     if form == "env":  # sourced by a shell: the exact values, unless shown on a terminal
         exact_output(sys.stdout).write(
-            "".join(env_text(env_names(pick_values(s), name)) for name, s in picks))
+            "".join(env_text(env_names(pick_values(s), name)) for name, s in picks)
+        )
         return
-    append_github_output("".join(github_text(github_names(pick_values(s), name))
-                                 for name, s in picks))
+    append_github_output(
+        "".join(github_text(github_names(pick_values(s), name)) for name, s in picks)
+    )
     for name, s in picks:  # and for the step's log, what was picked
         print(visible(f"{name + '  ' if name else ''}{s.model_name}  {s.endpoint}"))
 

@@ -22,34 +22,65 @@ WILDCARDS = ("0.0.0.0", "::", "")
 
 def add_parser(commands) -> None:
     serve = commands.add_parser(
-        "serve", help="answer selections over HTTP (needs policyeng[serve])",
+        "serve",
+        help="answer selections over HTTP (needs policyeng[serve])",
         description="Load policy files and answer GET /v1/select/NAME (and POST /v1/select, "
-                    "/v1/policies, /v1/report, /healthz, /readyz, /metrics) over HTTP from a "
-                    "catalog refreshed in the background. Needs the serve extra: "
-                    "pip install 'policyeng[serve]'.",
+        "/v1/policies, /v1/report, /healthz, /readyz, /metrics) over HTTP from a "
+        "catalog refreshed in the background. Needs the serve extra: "
+        "pip install 'policyeng[serve]'.",
         epilog="SIGTERM finishes the requests in flight, then exits 0.",
     )
-    serve.add_argument("paths", nargs="+", metavar="FILE_OR_DIR",
-                       help="policy files, or directories of them")
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="address to listen on (default: 127.0.0.1; 0.0.0.0 or :: listens "
-                            "on every interface)")
-    serve.add_argument("--port", type=_port, default=DEFAULT_PORT,
-                       help=f"port to listen on (default: {DEFAULT_PORT}; 0: any free port)")
-    serve.add_argument("--catalog", metavar="SRC", default=None,
-                       help="builtin, a JSON file or an http(s) URL (default: "
-                            "$POLICYENG_CATALOG, else the live URL, its cache, then builtin)")
-    serve.add_argument("--live", action="store_true",
-                       help="also read GET /v1/models (key: $FLEXAI_API_KEY) to know `live`")
-    serve.add_argument("--refresh", type=_interval, metavar="S", default=300.0,
-                       help="seconds between background catalog refreshes (default: 300)")
-    serve.add_argument("--max-stale", type=seconds, metavar="S", default=None,
-                       help="answer 503 once the catalog is older than S seconds "
-                            "(default: answer from a stale catalog, flagged)")
-    serve.add_argument("--lock", metavar="PATH",
-                       help="a lock file: each policy keeps its locked model while it passes")
-    serve.add_argument("--decision-log", metavar="FILE",
-                       help="append one JSON line per decision to FILE (- for stderr)")
+    serve.add_argument(
+        "paths", nargs="+", metavar="FILE_OR_DIR", help="policy files, or directories of them"
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1; 0.0.0.0 or :: listens on every interface)",
+    )
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help=f"port to listen on (default: {DEFAULT_PORT}; 0: any free port)",
+    )
+    serve.add_argument(
+        "--catalog",
+        metavar="SRC",
+        default=None,
+        help="builtin, a JSON file or an http(s) URL (default: "
+        "$POLICYENG_CATALOG, else the live URL, its cache, then builtin)",
+    )
+    serve.add_argument(
+        "--live",
+        action="store_true",
+        help="also read GET /v1/models (key: $FLEXAI_API_KEY) to know `live`",
+    )
+    serve.add_argument(
+        "--refresh",
+        type=_interval,
+        metavar="S",
+        default=300.0,
+        help="seconds between background catalog refreshes (default: 300)",
+    )
+    serve.add_argument(
+        "--max-stale",
+        type=seconds,
+        metavar="S",
+        default=None,
+        help="answer 503 once the catalog is older than S seconds "
+        "(default: answer from a stale catalog, flagged)",
+    )
+    serve.add_argument(
+        "--lock",
+        metavar="PATH",
+        help="a lock file: each policy keeps its locked model while it passes",
+    )
+    serve.add_argument(
+        "--decision-log",
+        metavar="FILE",
+        help="append one JSON line per decision to FILE (- for stderr)",
+    )
     serve.set_defaults(run=run)
 
 
@@ -59,8 +90,10 @@ def run(args: argparse.Namespace) -> int:
         import starlette  # noqa: F401
         import uvicorn
     except ImportError as exc:
-        raise UsageError(f"policyeng serve needs the serve extra ({exc.name} is missing):\n"
-                         "  pip install 'policyeng[serve]'") from None
+        raise UsageError(
+            f"policyeng serve needs the serve extra ({exc.name} is missing):\n"
+            "  pip install 'policyeng[serve]'"
+        ) from None
     import gc
     import signal
 
@@ -69,11 +102,20 @@ def run(args: argparse.Namespace) -> int:
     from ..runtime.resolver import Resolver
     from ..runtime.server import create_app
 
-    resolver = Resolver(args.paths, catalog=args.catalog, refresh=args.refresh,
-                        max_stale=args.max_stale, lock=args.lock, live=args.live)
+    resolver = Resolver(
+        args.paths,
+        catalog=args.catalog,
+        refresh=args.refresh,
+        max_stale=args.max_stale,
+        lock=args.lock,
+        live=args.live,
+    )
     if args.host in WILDCARDS:
-        print(f"policyeng: warning: listening on every interface ({args.host or '*'}); "
-              "anyone who reaches this machine can ask it", file=sys.stderr)
+        print(
+            f"policyeng: warning: listening on every interface ({args.host or '*'}); "
+            "anyone who reaches this machine can ask it",
+            file=sys.stderr,
+        )
     listener = _listen(args.host, args.port)
     log = _decision_log(args.decision_log)
     failed: list[str] = []
@@ -85,9 +127,16 @@ def run(args: argparse.Namespace) -> int:
 
     private = [*args.paths, *(p for p in (args.catalog, args.lock, args.decision_log) if p)]
     app = create_app(resolver, decision_log=log, private=private, on_fatal=no_catalog)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                           lifespan="on", timeout_graceful_shutdown=30,
-                                           server_header=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=30,
+            server_header=False,
+        )
+    )
     host, port = listener.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"policyeng: serving on http://{shown}:{port}", file=sys.stderr, flush=True)
@@ -107,7 +156,8 @@ def _listen(host: str, port: int) -> socket.socket:
 
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
         listener = socket.socket(family, kind, proto)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(address)

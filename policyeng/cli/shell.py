@@ -90,8 +90,9 @@ def _delimiter(value: str) -> str:
 
 def _no_nul(name: str, value: str) -> str:
     if "\0" in value:
-        raise CatalogError(f"{name} holds a NUL character, which no shell variable can hold: "
-                           f"{value!r}")
+        raise CatalogError(
+            f"{name} holds a NUL character, which no shell variable can hold: {value!r}"
+        )
     return value
 
 
@@ -99,12 +100,15 @@ def append_github_output(text: str, environ: Mapping[str, str] = os.environ) -> 
     """Append ``text`` to the file ``$GITHUB_OUTPUT`` names; the path written."""
     path = environ.get("GITHUB_OUTPUT")
     if not path:
-        raise UsageError("--format github appends to the file $GITHUB_OUTPUT names, and "
-                         "GITHUB_OUTPUT is not set (outside GitHub Actions, use --format env)")
+        raise UsageError(
+            "--format github appends to the file $GITHUB_OUTPUT names, and "
+            "GITHUB_OUTPUT is not set (outside GitHub Actions, use --format env)"
+        )
     try:
         with open(path, "a", encoding="utf-8", newline="") as out:
             out.write(text)
     except OSError as exc:
-        raise UsageError(f"cannot append to $GITHUB_OUTPUT ({path}): "
-                         f"{exc.strerror or exc}") from None
+        raise UsageError(
+            f"cannot append to $GITHUB_OUTPUT ({path}): {exc.strerror or exc}"
+        ) from None
     return path

@@ -36,8 +36,9 @@ Cell = str | tuple[str, str | None]  # plain text, or (text, style name or None)
 class Style:
     """Paints text for one stream: ANSI styles on a colour terminal, nothing elsewhere."""
 
-    def __init__(self, stream: IO[str], *, colour: bool | None = None,
-                 width: int | None = -1) -> None:
+    def __init__(
+        self, stream: IO[str], *, colour: bool | None = None, width: int | None = -1
+    ) -> None:
         self.colour = use_colour(stream) if colour is None else colour
         self.width = output_width(stream) if width == -1 else width
         self.unicode = _can_encode(stream, "…├└─")
@@ -67,7 +68,6 @@ def _can_encode(stream: IO[str], text: str) -> bool:
     except (UnicodeEncodeError, LookupError):
         return False
     return True
-
 
 
 def truncate(text: str, width: int, ellipsis: str = "…") -> str:
@@ -220,8 +220,10 @@ def chain_lines(data: dict[str, Any], style: Style) -> list[str]:
         lines.append(f"  {step['name']:<{width}}  {verdict}")
         why = step.get("model")
         if not step["resolved"] and why and why["status"] == "dropped":
-            lines.append(f"  {'':<{width}}  {why['model_name']}: clause {why['clause_index']} "
-                         f"drops it: {why['reason']}")
+            lines.append(
+                f"  {'':<{width}}  {why['model_name']}: clause {why['clause_index']} "
+                f"drops it: {why['reason']}"
+            )
     if not any(step["resolved"] for step in chain):
         lines.append(f"  no policy in the chain resolved; the report below is for {data['name']}")
     return [*lines, ""]
@@ -238,28 +240,41 @@ def funnel_lines(steps: list[dict[str, Any]], style: Style, *, title: str) -> li
         examples = ", ".join(step["dropped_examples"])
         if step["dropped"] > len(step["dropped_examples"]):
             examples += ", " + style.ellipsis if examples else ""
-        rows.append([
-            (prefix + branch + step["clause"], "red" if emptied and not prefix + branch else None),
-            str(step["entered"]),
-            (str(step["dropped"]), "yellow" if step["dropped"] else "dim"),
-            (str(step["passed"]), "red bold" if emptied else None),
-            (examples, "dim"),
-        ])
+        rows.append(
+            [
+                (
+                    prefix + branch + step["clause"],
+                    "red" if emptied and not prefix + branch else None,
+                ),
+                str(step["entered"]),
+                (str(step["dropped"]), "yellow" if step["dropped"] else "dim"),
+                (str(step["passed"]), "red bold" if emptied else None),
+                (examples, "dim"),
+            ]
+        )
         children = step.get("children") or []
         if children:
             nested = True
-        inner = prefix + ("" if not branch else ("   " if branch.startswith(_last(style)) else
-                                                  _pipe(style)))
+        inner = prefix + (
+            "" if not branch else ("   " if branch.startswith(_last(style)) else _pipe(style))
+        )
         for i, child in enumerate(children):
             add(child, inner, _last(style) if i == len(children) - 1 else _tee(style))
 
     for step in steps:
         add(step, "", "")
-    lines = table([title, "in", "dropped", "left", "dropped, e.g."], rows, style,
-                  right=(1, 2, 3), shrink=((4,), (0,)))
+    lines = table(
+        [title, "in", "dropped", "left", "dropped, e.g."],
+        rows,
+        style,
+        right=(1, 2, 3),
+        shrink=((4,), (0,)),
+    )
     if nested:
-        note = ("(indented: the parts of an or/not clause, each counted over the models that "
-                "reached that clause)")
+        note = (
+            "(indented: the parts of an or/not clause, each counted over the models that "
+            "reached that clause)"
+        )
         lines += [style(line, "dim") for line in wrap(note, style.width)]
     return lines
 
@@ -287,8 +302,9 @@ def candidate_lines(data: dict[str, Any], style: Style, *, top: int) -> list[str
     rest = [c for c in candidates[top:] if c["model_name"] == asked]
     title = f"{plural(len(candidates), 'candidate')}, best first by {order}"
     lines = [style(title, "bold")]
-    lines += ranking_table(shown + rest, data["order_by"], style, asked=asked,
-                           gap_after=len(shown) if rest else None)
+    lines += ranking_table(
+        shown + rest, data["order_by"], style, asked=asked, gap_after=len(shown) if rest else None
+    )
     hidden = len(candidates) - len(shown) - len(rest)
     if hidden > 0:
         lines.append(style(f"... {hidden} more (--top {len(candidates)} lists them all)", "dim"))
@@ -312,16 +328,21 @@ def ranking_table(
         mark = "*" if c["picked"] else str(c["rank"])
         name_style = "green bold" if c["picked"] else "cyan" if c["model_name"] == asked else None
         endpoint = c["endpoint"] or f"(none: category {show_value(c.get('category'))})"
-        rows.append([
-            (mark, "green bold" if c["picked"] else None),
-            (c["model_name"], name_style),
-            (endpoint, None if c["endpoint"] else "yellow"),
-            *(price_cell(v, c.get("billing_unit")) if key == "unit_price" else value_cell(v)
-              for key, v in zip(bare_keys, c["keys"])),
-        ])
+        rows.append(
+            [
+                (mark, "green bold" if c["picked"] else None),
+                (c["model_name"], name_style),
+                (endpoint, None if c["endpoint"] else "yellow"),
+                *(
+                    price_cell(v, c.get("billing_unit")) if key == "unit_price" else value_cell(v)
+                    for key, v in zip(bare_keys, c["keys"])
+                ),
+            ]
+        )
     right = tuple(range(3, 3 + len(keys)))
-    lines = table(["#", "model_name", "endpoint", *keys], rows, style, right=(0, *right),
-                  shrink=((1, 2),))
+    lines = table(
+        ["#", "model_name", "endpoint", *keys], rows, style, right=(0, *right), shrink=((1, 2),)
+    )
     return lines
 
 
@@ -330,8 +351,11 @@ def why_not_lines(why: dict[str, Any], data: dict[str, Any], style: Style) -> li
     status = why["status"]
     header = f"{style('why not', 'bold')} {style(why['model_name'], 'cyan bold')}?"
     if status == "dropped":
-        lines = [header, f"  clause {why['clause_index']} of {why['clauses']} drops it: "
-                 + style(why["clause"], "red")]
+        lines = [
+            header,
+            f"  clause {why['clause_index']} of {why['clauses']} drops it: "
+            + style(why["clause"], "red"),
+        ]
         for alternative in why.get("alternatives") or [why]:
             label = f"{alternative['clause']}: " if "alternatives" in why else ""
             if not label and why["failed"] != why["clause"]:
@@ -339,25 +363,30 @@ def why_not_lines(why: dict[str, Any], data: dict[str, Any], style: Style) -> li
             lines.append(f"  {label}{alternative['reason']}")
         return lines
     if status == "picked":
-        return [f"{style(why['model_name'], 'green bold')} is the pick "
-                f"(rank 1 of {why['of']})."]
+        return [f"{style(why['model_name'], 'green bold')} is the pick (rank 1 of {why['of']})."]
     if status == "no-endpoint":
         return [header, f"  {why['reason']} (it ranks {why['rank']} of {why['of']})."]
-    lines = [header, f"  it passes every clause, but ranks {why['rank']} of {why['of']}; "
-             f"the pick is {why['pick']}."]
+    lines = [
+        header,
+        f"  it passes every clause, but ranks {why['rank']} of {why['of']}; "
+        f"the pick is {why['pick']}.",
+    ]
     for group in why["ahead_by"]:
         count = group["count"]
         models = plural(count, "model")
         more = f", {style.ellipsis}" if count > len(group["examples"]) else ""
         if group["tie_break"]:
             names = ", ".join(e["model_name"] for e in group["examples"])
-            lines.append(f"  {models} tie with it on every ranking key and come first by "
-                         f"model_name (the final tie-break): {names}{more}")
+            lines.append(
+                f"  {models} tie with it on every ranking key and come first by "
+                f"model_name (the final tie-break): {names}{more}"
+            )
             continue
-        others = ", ".join(
-            f"{e['model_name']} {show_value(e['value'])}" for e in group["examples"]
+        others = ", ".join(f"{e['model_name']} {show_value(e['value'])}" for e in group["examples"])
+        mine = (
+            "it has no value, and missing values rank last"
+            if group["value"] is None
+            else f"it has {show_value(group['value'])}"
         )
-        mine = ("it has no value, and missing values rank last" if group["value"] is None
-                else f"it has {show_value(group['value'])}")
         lines.append(f"  {group['key']} placed {models} before it: {mine}; {others}{more}")
     return lines

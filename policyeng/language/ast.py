@@ -236,8 +236,20 @@ class Or(_Node):
 
 
 Node = (
-    Number | String | Bool | Field | Negative | Arithmetic | Compare | In | Matches | Supports
-    | Has | Not | And | Or
+    Number
+    | String
+    | Bool
+    | Field
+    | Negative
+    | Arithmetic
+    | Compare
+    | In
+    | Matches
+    | Supports
+    | Has
+    | Not
+    | And
+    | Or
 )
 
 
@@ -303,9 +315,7 @@ def fields_used(node: Node) -> set[str]:
 
 # --- printing -----------------------------------------------------------------
 
-KEYWORDS = frozenset(
-    "or and not in matches supports has true false order by asc desc".split()
-)
+KEYWORDS = frozenset("or and not in matches supports has true false order by asc desc".split())
 
 
 def _quote(text: str) -> str:

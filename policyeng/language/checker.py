@@ -24,10 +24,14 @@ def check(policy: s.Policy, text: str) -> tuple[str, ...]:
             raise types.error(key.expr, "a list field cannot rank models", kind="type")
         if not s.fields_used(key.expr):
             quoted = key.expr.value if isinstance(key.expr, s.String) else None
-            hint = (f"to rank by the field, drop the quotes: `{quoted}`" if quoted in FIELDS
-                    else "rank by a field, e.g. `order by output_per_mtok`")
-            raise types.error(key.expr, "this ranking key is the same for every model",
-                              kind="type", hint=hint)
+            hint = (
+                f"to rank by the field, drop the quotes: `{quoted}`"
+                if quoted in FIELDS
+                else "rank by a field, e.g. `order by output_per_mtok`"
+            )
+            raise types.error(
+                key.expr, "this ranking key is the same for every model", kind="type", hint=hint
+            )
         key_types.append(kind)
     return tuple(key_types)
 
@@ -58,8 +62,15 @@ class _Types:
         span = getattr(node, "span", None)
         if span is None:
             return PolicyError(message, kind=kind, text=self.text, hint=hint)
-        return PolicyError(message, kind=kind, text=self.text, line=span.line,
-                           column=span.column, length=span.end - span.start, hint=hint)
+        return PolicyError(
+            message,
+            kind=kind,
+            text=self.text,
+            line=span.line,
+            column=span.column,
+            length=span.end - span.start,
+            hint=hint,
+        )
 
     def field(self, node, name: str) -> str:
         kind = FIELDS.get(name)
@@ -106,46 +117,79 @@ class _Types:
         if isinstance(node, s.In):
             kind = self.of(node.operand)
             if kind == LIST:
-                raise self.error(node.operand, "`in` needs a single value, not a list",
-                                 kind="type", hint="for tags write `supports TAG`")
+                raise self.error(
+                    node.operand,
+                    "`in` needs a single value, not a list",
+                    kind="type",
+                    hint="for tags write `supports TAG`",
+                )
             for value in node.values:
                 if self.of(value) != kind:
-                    raise self.error(value, f"this list holds a {self.of(value)}, but "
-                                     f"the value tested is a {kind}", kind="type")
+                    raise self.error(
+                        value,
+                        f"this list holds a {self.of(value)}, but the value tested is a {kind}",
+                        kind="type",
+                    )
             return BOOLEAN
         if isinstance(node, s.Matches):
             kind = self.of(node.operand)
             if kind != STRING:
-                raise self.error(node.operand, f"`matches` works on text, but this is a {kind}",
-                                 kind="type")
+                raise self.error(
+                    node.operand, f"`matches` works on text, but this is a {kind}", kind="type"
+                )
             return BOOLEAN
         raise TypeError(f"not a policy node: {node!r}")
 
     def compare(self, node: s.Compare) -> str:
         if not s.fields_used(node):
-            quoted = next((side.value for side in (node.left, node.right)
-                           if isinstance(side, s.String) and side.value in FIELDS), None)
-            hint = (f"to compare the field, drop the quotes: `{quoted}`" if quoted
-                    else "compare a field, e.g. `output_per_mtok < 1`")
-            raise self.error(node, "this comparison is the same for every model", kind="type",
-                             hint=hint)
+            quoted = next(
+                (
+                    side.value
+                    for side in (node.left, node.right)
+                    if isinstance(side, s.String) and side.value in FIELDS
+                ),
+                None,
+            )
+            hint = (
+                f"to compare the field, drop the quotes: `{quoted}`"
+                if quoted
+                else "compare a field, e.g. `output_per_mtok < 1`"
+            )
+            raise self.error(
+                node, "this comparison is the same for every model", kind="type", hint=hint
+            )
         for side, other in ((node.left, node.right), (node.right, node.left)):
-            if (isinstance(side, s.Field) and side.name not in FIELDS
-                    and isinstance(other, s.Field) and FIELDS.get(other.name) == STRING
-                    and not close_fields(side.name)):
-                raise self.error(side, f"unknown field '{side.name}'", kind="unknown-field",
-                                 hint=f'to compare with the text {side.name}, quote it: '
-                                      f'"{side.name}"')
+            if (
+                isinstance(side, s.Field)
+                and side.name not in FIELDS
+                and isinstance(other, s.Field)
+                and FIELDS.get(other.name) == STRING
+                and not close_fields(side.name)
+            ):
+                raise self.error(
+                    side,
+                    f"unknown field '{side.name}'",
+                    kind="unknown-field",
+                    hint=f'to compare with the text {side.name}, quote it: "{side.name}"',
+                )
         left, right = self.of(node.left), self.of(node.right)
         for side, kind in ((node.left, left), (node.right, right)):
             if kind == LIST:
-                raise self.error(side, "a list field cannot be compared", kind="type",
-                                 hint="for tags write `supports TAG`; for presence `has FIELD`")
+                raise self.error(
+                    side,
+                    "a list field cannot be compared",
+                    kind="type",
+                    hint="for tags write `supports TAG`; for presence `has FIELD`",
+                )
         if left != right:
             raise self.error(node, f"cannot compare a {left} with a {right}", kind="type")
         if left != NUMBER and node.op not in ("==", "!="):
-            raise self.error(node, f"`{node.op}` needs numbers, but these are {left}s",
-                             kind="type", hint="text and booleans compare with == and != only")
+            raise self.error(
+                node,
+                f"`{node.op}` needs numbers, but these are {left}s",
+                kind="type",
+                hint="text and booleans compare with == and != only",
+            )
         return BOOLEAN
 
 

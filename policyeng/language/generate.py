@@ -88,7 +88,9 @@ def generate_standalone() -> str:
     from lark.tools.standalone import gen_standalone
 
     lark_instance = Lark(
-        GRAMMAR_PATH.read_text(encoding="utf-8"), parser="lalr", lexer="contextual",
+        GRAMMAR_PATH.read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
         maybe_placeholders=False,
     )
     out = io.StringIO()

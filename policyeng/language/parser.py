@@ -70,18 +70,28 @@ def parse(text: str) -> s.Policy:
     if len(text) > MAX_LENGTH:
         raise PolicyError.at(
             f"policy is {len(text):,} characters long; the limit is {MAX_LENGTH:,}",
-            text, MAX_LENGTH, kind="limit", hint="the caret marks the first character past it",
+            text,
+            MAX_LENGTH,
+            kind="limit",
+            hint="the caret marks the first character past it",
         )
     if not re.sub(r"#[^\n]*", "", text).strip():
-        raise PolicyError("the policy is empty", kind="syntax", text=text, line=1, column=1,
-                          hint="write a condition, e.g. `supports chat and healthy`")
+        raise PolicyError(
+            "the policy is empty",
+            kind="syntax",
+            text=text,
+            line=1,
+            column=1,
+            hint="write a condition, e.g. `supports chat and healthy`",
+        )
     try:
         tree = _get_parser().parse(text)
     except _runtime().UnexpectedInput as exc:
         raise _syntax_error(exc, text) from None
     except _LiteralError as exc:
-        raise PolicyError.at(exc.message, text, exc.start, kind=exc.kind, length=exc.length,
-                             hint=exc.hint) from None
+        raise PolicyError.at(
+            exc.message, text, exc.start, kind=exc.kind, length=exc.length, hint=exc.hint
+        ) from None
     _check_depth(tree, text)
     return tree
 
@@ -137,8 +147,10 @@ def _syntax_error(exc, text: str) -> PolicyError:
         elif number:
             message = f"{number.group()!r} is not a number"
             length = number.end()
-            hint = "write numbers like 0.5, 1e-3, 128_000; the suffixes are k (thousand) " \
-                   "and M (million): 32k, 1M"
+            hint = (
+                "write numbers like 0.5, 1e-3, 128_000; the suffixes are k (thousand) "
+                "and M (million): 32k, 1M"
+            )
         elif char == "." and text[:offset][-1:].isdigit():
             hint = "a number needs digits after the point: 1.0"
     elif isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
@@ -166,8 +178,9 @@ def _syntax_error(exc, text: str) -> PolicyError:
             hint = "a policy starts with a condition: `supports chat order by output_per_mtok`"
         elif token.type == "NAME" and "STRING" in exc.expected and "NAME" not in exc.expected:
             hint = 'a list holds literals: numbers, "strings", true, false'
-        elif token.type in ("NAME", "NUMBER", "STRING") and re.search(r"\border\s+by\b",
-                                                                       text[:offset]):
+        elif token.type in ("NAME", "NUMBER", "STRING") and re.search(
+            r"\border\s+by\b", text[:offset]
+        ):
             hint = "`order by` takes ranking keys separated by commas, and ends the policy"
         elif token.type in ("NAME", "NUMBER", "STRING") and not expected:
             hint = "join conditions with `and` / `or`"
@@ -197,15 +210,18 @@ def _misspelt_keyword(text: str, token) -> tuple[int, int, str] | None:
         candidates.append((before.start(1), before.group(1)))
     doubled = re.search(r"\b(and|or)\s+(and|or)\s*$", text[: token.start_pos])
     if doubled is not None:
-        return doubled.start(2), len(doubled.group(2)), \
-            f"`{doubled.group(1)}` and `{doubled.group(2)}` in a row: drop one"
+        return (
+            doubled.start(2),
+            len(doubled.group(2)),
+            f"`{doubled.group(1)}` and `{doubled.group(2)}` in a row: drop one",
+        )
     for offset, word in candidates:
         if word.lower() in _KEYWORDS and word != word.lower():
             return offset, len(word), f"keywords are lower case: `{word.lower()}`"
         if word in FIELDS or word in _KEYWORDS:
             continue
         for keyword in sorted(_KEYWORDS, key=len, reverse=True):
-            rest = word[len(keyword):]
+            rest = word[len(keyword) :]
             if word.startswith(keyword) and (rest in FIELDS or rest in _KEYWORDS):
                 return offset, len(word), f"a space is missing: `{keyword} {rest}`"
             if word.startswith(keyword) and len(keyword) >= 3:
@@ -273,8 +289,9 @@ def _number(token) -> int | float:
     else:
         value = float(raw)
     if value == float("inf"):
-        raise _LiteralError("this number is too large (a number is at most about 1.8e308)",
-                            token, "type")
+        raise _LiteralError(
+            "this number is too large (a number is at most about 1.8e308)", token, "type"
+        )
     return value
 
 
@@ -407,4 +424,3 @@ def _builder():
             return items
 
     return Builder()
-

@@ -46,8 +46,12 @@ class Attempt:
 class PolicyBook:
     """Named policies loaded from one or more files; ``select(name)`` follows fallbacks."""
 
-    def __init__(self, policies: dict[str, NamedPolicy], files: tuple[str, ...] = (),
-                 paths: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        policies: dict[str, NamedPolicy],
+        files: tuple[str, ...] = (),
+        paths: tuple[str, ...] = (),
+    ) -> None:
         self.policies = policies
         self.files = files
         self.paths = paths or files
@@ -81,8 +85,9 @@ class PolicyBook:
         guess = did_you_mean(name, self.policies)
         hint = None if guess else "policies: " + ", ".join(self.policies)
         message = f"no policy named {name!r}{guess}"
-        return PolicyError(message, kind="unknown-policy", hint=hint,
-                           source=", ".join(self.paths) or "<policies>")
+        return PolicyError(
+            message, kind="unknown-policy", hint=hint, source=", ".join(self.paths) or "<policies>"
+        )
 
     def chain(self, name: str) -> list[str]:
         """The names tried for ``name``: itself, then its fallbacks depth first, each once."""
@@ -98,8 +103,13 @@ class PolicyBook:
             stack.extend(reversed(self.policies[current].fallback))
         return order
 
-    def attempts(self, name: str, catalog: CatalogLike = None, *,
-                 outcomes: dict[str, Selection | NoMatch] | None = None) -> list[Attempt]:
+    def attempts(
+        self,
+        name: str,
+        catalog: CatalogLike = None,
+        *,
+        outcomes: dict[str, Selection | NoMatch] | None = None,
+    ) -> list[Attempt]:
         """Try ``name`` and then its fallbacks until one resolves; every try, in order.
 
         The last attempt holds the Selection, unless nothing in the chain resolved.
@@ -139,15 +149,21 @@ class PolicyBook:
             return as_catalog(catalog)
         return load_catalog(default=named_catalog(self[name] for name in names))
 
-    def explain(self, name: str, catalog: CatalogLike = None,
-                model: str | None = None) -> dict[str, Any]:
+    def explain(
+        self, name: str, catalog: CatalogLike = None, model: str | None = None
+    ) -> dict[str, Any]:
         """Why ``name`` resolves as it does, fallback chain included (``explain -f --json``)."""
         from ..explain import explain_named
 
         return explain_named(self, name, self.catalog_for([name], catalog), model)
 
-    def select(self, name: str, catalog: CatalogLike = None, *,
-               outcomes: dict[str, Selection | NoMatch] | None = None) -> Selection:
+    def select(
+        self,
+        name: str,
+        catalog: CatalogLike = None,
+        *,
+        outcomes: dict[str, Selection | NoMatch] | None = None,
+    ) -> Selection:
         """The model for policy ``name`` (``via`` names the fallback that resolved, if any).
 
         ``outcomes``: as for ``attempts``, when selecting many names of one book.
@@ -204,13 +220,19 @@ def load_policies(
         for name, policy in loaded.items():
             if name in policies:
                 first = policies[name]
-                errors.append(PolicyError(
-                    f"policy {name!r} is already defined in {first.file}:{first.line}:"
-                    f"{first.column}", kind="duplicate-policy",
-                    text=read_text_file(file), line=policy.line, column=policy.column,
-                    length=len(name), source=file,
-                    hint="policy names must be unique across the files loaded together",
-                ))
+                errors.append(
+                    PolicyError(
+                        f"policy {name!r} is already defined in {first.file}:{first.line}:"
+                        f"{first.column}",
+                        kind="duplicate-policy",
+                        text=read_text_file(file),
+                        line=policy.line,
+                        column=policy.column,
+                        length=len(name),
+                        source=file,
+                        hint="policy names must be unique across the files loaded together",
+                    )
+                )
                 continue
             policies[name] = policy
     raise_all(errors)
@@ -223,8 +245,10 @@ def _flatten_paths(paths: tuple) -> tuple[str | os.PathLike[str], ...]:
         many = not isinstance(path, (str, bytes, os.PathLike)) and isinstance(path, Iterable)
         for item in path if many else [path]:
             if not isinstance(item, (str, os.PathLike)):
-                raise TypeError(f"load_policies() takes paths (str or os.PathLike) or a list of "
-                                f"them, not {type(item).__name__}")
+                raise TypeError(
+                    f"load_policies() takes paths (str or os.PathLike) or a list of "
+                    f"them, not {type(item).__name__}"
+                )
             flat.append(item)
     return tuple(flat)
 
@@ -235,11 +259,13 @@ def policy_files(path: str | os.PathLike[str]) -> list[str]:
     p = Path(text)
     try:
         if p.is_dir():
-            found = sorted(str(f) for f in p.iterdir()
-                           if f.suffix in POLICY_SUFFIXES and f.is_file())
+            found = sorted(
+                str(f) for f in p.iterdir() if f.suffix in POLICY_SUFFIXES and f.is_file()
+            )
             if not found:
-                raise PolicyError("no policy files (*.yaml, *.yml) in this directory",
-                                  kind="file", source=text)
+                raise PolicyError(
+                    "no policy files (*.yaml, *.yml) in this directory", kind="file", source=text
+                )
             return found
         if not p.exists():
             raise PolicyError("file not found", kind="file", source=text)
@@ -254,7 +280,7 @@ def named_catalog(policies: Iterable[NamedPolicy]) -> str | None:
     named = {p.catalog for p in policies if p.catalog}
     if len(named) > 1:
         files = "; ".join(sorted({f"{p.file}: {p.catalog}" for p in policies if p.catalog}))
-        raise PolicyError(f"the policy files name different catalogs ({files}); "
-                          "pass --catalog", kind="file")
+        raise PolicyError(
+            f"the policy files name different catalogs ({files}); pass --catalog", kind="file"
+        )
     return named.pop() if named else None
-

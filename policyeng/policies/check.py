@@ -45,27 +45,33 @@ def _broken_expectations(expect: dict[str, Any], selection: Selection) -> list[s
     if "min_candidates" in expect:
         pickable = sum(1 for entry in selection.candidates if "endpoint" in entry)
         if pickable < expect["min_candidates"]:
-            failures.append(f"expected at least {expect['min_candidates']} candidates, "
-                            f"found {pickable}")
+            failures.append(
+                f"expected at least {expect['min_candidates']} candidates, found {pickable}"
+            )
     if "endpoint" in expect and selection.endpoint != expect["endpoint"]:
-        failures.append(f"expected endpoint {expect['endpoint']}, got {selection.endpoint} "
-                        f"({model})")
+        failures.append(
+            f"expected endpoint {expect['endpoint']}, got {selection.endpoint} ({model})"
+        )
     if "category" in expect:
         allowed = as_tuple(expect["category"])
         if selection.category not in allowed:
-            failures.append(f"expected category {' or '.join(allowed)}, got "
-                            f"{selection.category} ({model})")
+            failures.append(
+                f"expected category {' or '.join(allowed)}, got {selection.category} ({model})"
+            )
     if "model_name_in" in expect and model not in expect["model_name_in"]:
-        failures.append(f"picked {model}, which is not in model_name_in "
-                        f"[{', '.join(expect['model_name_in'])}]")
+        failures.append(
+            f"picked {model}, which is not in model_name_in [{', '.join(expect['model_name_in'])}]"
+        )
     if "max_output_per_mtok" in expect:
         limit = expect["max_output_per_mtok"]
         price = selection.entry.get("output_per_mtok")
         if price is None:
             failures.append(f"{model} has no output_per_mtok; max_output_per_mtok is {limit:g}")
         elif price > limit:
-            failures.append(f"{model} costs {price:g} per million output tokens, above "
-                            f"max_output_per_mtok {limit:g}")
+            failures.append(
+                f"{model} costs {price:g} per million output tokens, above "
+                f"max_output_per_mtok {limit:g}"
+            )
     return failures
 
 
@@ -95,8 +101,11 @@ class PolicyReport:
         """The pick as a lock records it: model_name, endpoint, via."""
         if self.selection is None:
             return None
-        return {"model_name": self.selection.model_name, "endpoint": self.selection.endpoint,
-                "via": self.selection.via}
+        return {
+            "model_name": self.selection.model_name,
+            "endpoint": self.selection.endpoint,
+            "via": self.selection.via,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """One object of ``check --format json``."""
@@ -112,8 +121,9 @@ class PolicyReport:
             "via": selection.via if selection else None,
             "tried": self.tried,
             "warnings": self.warnings,
-            "candidates": (sum(1 for e in selection.candidates if "endpoint" in e)
-                           if selection else 0),
+            "candidates": (
+                sum(1 for e in selection.candidates if "endpoint" in e) if selection else 0
+            ),
             "failures": self.failures,
         }
         if self.locked is not None:
@@ -141,9 +151,14 @@ def check_book(book: PolicyBook, catalog: CatalogLike = None) -> list[PolicyRepo
     reports = []
     for policy in book:
         tried = book.attempts(policy.name, catalog, outcomes=outcomes)
-        report = PolicyReport(policy.name, policy.file, policy.line, column=policy.column,
-                              tried=[a.name for a in tried],
-                              warnings=unknown_values(policy.compiled.tree.where, catalog))
+        report = PolicyReport(
+            policy.name,
+            policy.file,
+            policy.line,
+            column=policy.column,
+            tried=[a.name for a in tried],
+            warnings=unknown_values(policy.compiled.tree.where, catalog),
+        )
         trap = per_unit_ranking(policy.compiled, catalog)
         if trap:
             report.warnings.append(trap)
@@ -159,4 +174,3 @@ def check_book(book: PolicyBook, catalog: CatalogLike = None) -> list[PolicyRepo
             report.failures.extend(expectation_failures(policy.expect, report.selection))
         reports.append(report)
     return reports
-

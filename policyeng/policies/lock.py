@@ -55,8 +55,7 @@ def chain_of(book: PolicyBook, name: str) -> list[tuple[str, Any]]:
     return [(current, book[current].compiled) for current in book.chain(name)]
 
 
-def lock_data(reports: list[PolicyReport], catalog: Catalog,
-              book: PolicyBook) -> dict[str, Any]:
+def lock_data(reports: list[PolicyReport], catalog: Catalog, book: PolicyBook) -> dict[str, Any]:
     """The lock for policies that all pass ``check``; a failing one cannot be locked.
 
     Locking a pick that fails its own ``expect`` (or no pick at all) would make
@@ -65,20 +64,29 @@ def lock_data(reports: list[PolicyReport], catalog: Catalog,
     """
     failing = [r for r in reports if not r.passed]
     if failing:
-        lines = [f"cannot lock: {len(failing)} of {plural(len(reports), 'policy', 'policies')} "
-                 f"fail{'s' if len(failing) == 1 else ''} "
-                 f"in catalog {catalog.source}; nothing written"]
+        lines = [
+            f"cannot lock: {len(failing)} of {plural(len(reports), 'policy', 'policies')} "
+            f"fail{'s' if len(failing) == 1 else ''} "
+            f"in catalog {catalog.source}; nothing written"
+        ]
         for report in failing:
             lines.extend(f"  {report.name}: {reason}" for reason in report.failures)
-        lines.append("fix them (or their expect), then lock again; "
-                     "`policyeng check` shows the full report")
+        lines.append(
+            "fix them (or their expect), then lock again; `policyeng check` shows the full report"
+        )
         raise NoMatch("\n".join(lines))
     return {
         "version": LOCK_VERSION,
-        "catalog": {"source": catalog.source, "sha256": catalog.sha256,
-                    "fetched_at": catalog.fetched_at, "models": len(catalog)},
-        "policies": {r.name: resolution(chain_of(book, r.name), catalog)
-                     for r in sorted(reports, key=lambda r: r.name)},
+        "catalog": {
+            "source": catalog.source,
+            "sha256": catalog.sha256,
+            "fetched_at": catalog.fetched_at,
+            "models": len(catalog),
+        },
+        "policies": {
+            r.name: resolution(chain_of(book, r.name), catalog)
+            for r in sorted(reports, key=lambda r: r.name)
+        },
     }
 
 
@@ -117,20 +125,28 @@ def _lock_mode(target: Path, source: str) -> int:
         raise _cannot_write(exc, source) from None
     if not stat.S_ISREG(status.st_mode):
         kind = _KINDS.get(stat.S_IFMT(status.st_mode), "not a regular file")
-        raise PolicyError(f"cannot write the lock file: this path is {kind}; "
-                          "name a new file or an existing lock file", kind="lock", source=source)
+        raise PolicyError(
+            f"cannot write the lock file: this path is {kind}; "
+            "name a new file or an existing lock file",
+            kind="lock",
+            source=source,
+        )
     return stat.S_IMODE(status.st_mode)
 
 
-_KINDS = {stat.S_IFDIR: "a directory", stat.S_IFCHR: "a character device",
-          stat.S_IFBLK: "a block device", stat.S_IFIFO: "a FIFO (named pipe)",
-          stat.S_IFSOCK: "a socket"}
+_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+}
 
 
 def _cannot_write(exc: OSError, source: str) -> PolicyError:
-    return PolicyError(f"cannot write the lock file: {exc.strerror or exc}", kind="lock",
-                       source=source)
-
+    return PolicyError(
+        f"cannot write the lock file: {exc.strerror or exc}", kind="lock", source=source
+    )
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -177,8 +193,14 @@ def read_lock(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise _bad(f"not UTF-8 text (byte {exc.start})", source) from None
     except json.JSONDecodeError as exc:
         text = body.decode("utf-8-sig", errors="replace")
-        raise PolicyError(f"not valid JSON: {exc.msg}", kind="lock", text=text,
-                          line=exc.lineno, column=exc.colno, source=source) from None
+        raise PolicyError(
+            f"not valid JSON: {exc.msg}",
+            kind="lock",
+            text=text,
+            line=exc.lineno,
+            column=exc.colno,
+            source=source,
+        ) from None
     except RecursionError:
         raise _bad("not a policyeng lock file: nested too deeply", source) from None
     except ValueError as exc:  # anything else the parser refuses
@@ -197,8 +219,9 @@ def _read_bytes(source: str) -> bytes:
     except (IsADirectoryError, NotRegularFile):
         raise _bad("not a regular file", source) from None
     except FileTooLarge:
-        raise _bad(f"not a policyeng lock file: larger than {MAX_LOCK_BYTES:,} bytes",
-                   source) from None
+        raise _bad(
+            f"not a policyeng lock file: larger than {MAX_LOCK_BYTES:,} bytes", source
+        ) from None
     except OSError as exc:
         raise _bad(f"cannot read the lock file: {exc.strerror or exc}", source) from None
 
@@ -230,8 +253,15 @@ def _unreadable_number(data: Any) -> str | None:
     return None
 
 
-_JSON_TYPES = ((bool, "true or false"), (str, "text"), (int, "a number"), (float, "a number"),
-               (list, "an array"), (dict, "an object"), (type(None), "null"))
+_JSON_TYPES = (
+    (bool, "true or false"),
+    (str, "text"),
+    (int, "a number"),
+    (float, "a number"),
+    (list, "an array"),
+    (dict, "an object"),
+    (type(None), "null"),
+)
 
 
 def _kind(value: Any) -> str:
@@ -252,18 +282,24 @@ def _shape_problem(data: Any) -> str | None:
     if problem:
         return problem
     version = data.get("version")
-    if (isinstance(version, bool) or not isinstance(version, int)
-            or version not in READABLE_VERSIONS):
+    if (
+        isinstance(version, bool)
+        or not isinstance(version, int)
+        or version not in READABLE_VERSIONS
+    ):
         shown = json.dumps(version) if not isinstance(version, str) else repr(version)
-        return (f"$.version is {shown}, expected "
-                f"{' or '.join(str(v) for v in READABLE_VERSIONS)}")
+        return f"$.version is {shown}, expected {' or '.join(str(v) for v in READABLE_VERSIONS)}"
     catalog = data.get("catalog", {})
     problem = _expect(catalog, "$.catalog", "an object")
     if problem:
         return problem
     required = ("source", "sha256") if version >= 2 else ()
-    for key, kinds in (("source", ("text",)), ("sha256", ("text",)),
-                       ("fetched_at", ("text", "null")), ("models", ("a number",))):
+    for key, kinds in (
+        ("source", ("text",)),
+        ("sha256", ("text",)),
+        ("fetched_at", ("text", "null")),
+        ("models", ("a number",)),
+    ):
         if key not in catalog:
             if key in required:
                 return f"$.catalog.{key} is missing"
@@ -289,10 +325,16 @@ def _pick_problem(pick: Any, where: str, version: int) -> str | None:
     if "model_name" not in pick:
         return f"{where}.model_name is missing"
     checks: list[tuple[str, tuple[str, ...]]] = [
-        ("model_name", ("text",)), ("endpoint", ("text", "null")), ("via", ("text", "null"))]
+        ("model_name", ("text",)),
+        ("endpoint", ("text", "null")),
+        ("via", ("text", "null")),
+    ]
     if version >= 2:
-        checks += [("keys", ("an array",)), ("fields", ("an object",)),
-                   ("candidates", ("an array",))]
+        checks += [
+            ("keys", ("an array",)),
+            ("fields", ("an object",)),
+            ("candidates", ("an array",)),
+        ]
     for key, kinds in checks:
         if key not in pick:
             if version >= 2 and key not in ("endpoint", "via"):
@@ -310,8 +352,9 @@ def _pick_problem(pick: Any, where: str, version: int) -> str | None:
         problem = _expect(key, at, "an object") or _expect(key.get("key"), f"{at}.key", "text")
         if problem:
             return problem
-        problem = _expect(key.get("value"), f"{at}.value", "a number", "text",
-                          "true or false", "null")
+        problem = _expect(
+            key.get("value"), f"{at}.value", "a number", "text", "true or false", "null"
+        )
         if problem:
             return problem
     for index, candidate in enumerate(pick["candidates"]):
@@ -345,8 +388,13 @@ class DriftFailure(Failure):
         return failure
 
 
-def apply_lock(reports: list[PolicyReport], lock: dict[str, Any], lock_path: str,
-               book: PolicyBook, catalog: Catalog) -> list[PolicyReport]:
+def apply_lock(
+    reports: list[PolicyReport],
+    lock: dict[str, Any],
+    lock_path: str,
+    book: PolicyBook,
+    catalog: Catalog,
+) -> list[PolicyReport]:
     """Compare each report's pick with the lock; a drift is a failure, with its reason.
 
     Returns the reports plus one for each locked policy no longer defined, so a
@@ -355,8 +403,9 @@ def apply_lock(reports: list[PolicyReport], lock: dict[str, Any], lock_path: str
     locked = lock["policies"]
     for report in reports:
         if report.name not in locked:
-            report.failures.append(Failure(f"not in {lock_path}; run `policyeng lock` to add it",
-                                           "not-locked"))
+            report.failures.append(
+                Failure(f"not in {lock_path}; run `policyeng lock` to add it", "not-locked")
+            )
             continue
         entry = locked[report.name]
         report.locked = _pick(entry)
@@ -365,24 +414,38 @@ def apply_lock(reports: list[PolicyReport], lock: dict[str, Any], lock_path: str
             continue
         report.drift = drift
         same_endpoint = report.pick is not None and (
-            report.pick["endpoint"] == report.locked["endpoint"])
-        was, now = (describe(report.locked, same_endpoint),
-                    describe(report.pick, same_endpoint))
-        report.failures.append(DriftFailure(
-            f"drifted from {lock_path}: locked {was}, now {now}", drift))
+            report.pick["endpoint"] == report.locked["endpoint"]
+        )
+        was, now = (describe(report.locked, same_endpoint), describe(report.pick, same_endpoint))
+        report.failures.append(
+            DriftFailure(f"drifted from {lock_path}: locked {was}, now {now}", drift)
+        )
     names = {r.name for r in reports}
     orphans = [
-        PolicyReport(name, lock_path, 1, locked=_pick(pick),
-                     failures=[Failure(f"locked in {lock_path} but no longer defined; "
-                                       "run `policyeng lock` to drop it", "not-defined")])
-        for name, pick in locked.items() if name not in names
+        PolicyReport(
+            name,
+            lock_path,
+            1,
+            locked=_pick(pick),
+            failures=[
+                Failure(
+                    f"locked in {lock_path} but no longer defined; run `policyeng lock` to drop it",
+                    "not-defined",
+                )
+            ],
+        )
+        for name, pick in locked.items()
+        if name not in names
     ]
     return reports + orphans
 
 
 def _pick(data: dict[str, Any]) -> dict[str, Any]:
-    return {"model_name": data.get("model_name"), "endpoint": data.get("endpoint"),
-            "via": data.get("via")}
+    return {
+        "model_name": data.get("model_name"),
+        "endpoint": data.get("endpoint"),
+        "via": data.get("via"),
+    }
 
 
 def drifted(reports: list[PolicyReport]) -> list[PolicyReport]:

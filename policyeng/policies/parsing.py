@@ -24,9 +24,15 @@ from ..language.parser import parse
 from ..text import did_you_mean, visible
 from .yamldoc import YamlDocument, format_path, load_yaml
 
-_TYPE_WORDS = {"string": "text", "array": "a list", "object": "a mapping",
-               "integer": "a whole number", "number": "a number", "boolean": "true or false",
-               "null": "null"}
+_TYPE_WORDS = {
+    "string": "text",
+    "array": "a list",
+    "object": "a mapping",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
 
 
 @dataclass(frozen=True)
@@ -83,9 +89,12 @@ def read_text_file(file: str) -> str:
     except NotRegularFile:
         raise PolicyError("not a regular file", kind="file", source=file) from None
     except FileTooLarge:
-        raise PolicyError(f"the file is over {limit:,} bytes, the most a policy file may hold",
-                          kind="limit", source=file,
-                          hint=f"split it, or set {MAX_FILE_BYTES[0]} to allow more") from None
+        raise PolicyError(
+            f"the file is over {limit:,} bytes, the most a policy file may hold",
+            kind="limit",
+            source=file,
+            hint=f"split it, or set {MAX_FILE_BYTES[0]} to allow more",
+        ) from None
     except OSError as exc:
         raise PolicyError(f"cannot read: {exc.strerror}", kind="file", source=file) from None
     try:
@@ -116,8 +125,9 @@ def parse_policy_file(text: str, source: str = "<policies>") -> dict[str, NamedP
     errors: list[PolicyError] = []
     for name, spec in data["policies"].items():
         try:
-            policies[name] = _named_policy(document, name, spec,
-                                           catalog_source(data.get("catalog"), source))
+            policies[name] = _named_policy(
+                document, name, spec, catalog_source(data.get("catalog"), source)
+            )
         except PolicyError as exc:
             errors.append(exc)
     raise_all(errors)
@@ -133,8 +143,11 @@ def _check_policy_count(document: YamlDocument) -> None:
     if isinstance(policies, dict) and len(policies) > limit:
         raise document.error(
             f"the file holds {len(policies):,} policies, over the limit of {limit:,} per file",
-            ("policies",), kind="limit", at_key=True,
-            hint=f"split it, or set {MAX_POLICIES[0]} to allow more")
+            ("policies",),
+            kind="limit",
+            at_key=True,
+            hint=f"split it, or set {MAX_POLICIES[0]} to allow more",
+        )
 
 
 def catalog_source(value: str | None, file: str) -> str | None:
@@ -152,12 +165,14 @@ def as_tuple(value: str | list[str] | None) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-def _named_policy(document: YamlDocument, name: str, spec: dict[str, Any],
-                  catalog: str | None) -> NamedPolicy:
+def _named_policy(
+    document: YamlDocument, name: str, spec: dict[str, Any], catalog: str | None
+) -> NamedPolicy:
     base = ("policies", name)
     order_by = as_tuple(spec.get("order_by"))
-    compiled = _compile_in_file(document, base, spec["where"], order_by,
-                                isinstance(spec.get("order_by"), str))
+    compiled = _compile_in_file(
+        document, base, spec["where"], order_by, isinstance(spec.get("order_by"), str)
+    )
     return NamedPolicy(
         name=name,
         where=spec["where"],
@@ -182,8 +197,13 @@ def policy_text(where: str, order_by: tuple[str, ...]) -> str:
     return where + glue + ", ".join(order_by)
 
 
-def _compile_in_file(document: YamlDocument, base: tuple, where: str,
-                     order_by: tuple[str, ...], order_by_is_text: bool) -> Policy:
+def _compile_in_file(
+    document: YamlDocument,
+    base: tuple,
+    where: str,
+    order_by: tuple[str, ...],
+    order_by_is_text: bool,
+) -> Policy:
     text = policy_text(where, order_by)
     try:
         return compile(text)
@@ -191,8 +211,15 @@ def _compile_in_file(document: YamlDocument, base: tuple, where: str,
         raise _place(exc, document, base, where, order_by, order_by_is_text, text) from None
 
 
-def _place(exc: PolicyError, document: YamlDocument, base: tuple, where: str,
-           order_by: tuple[str, ...], order_by_is_text: bool, text: str) -> PolicyError:
+def _place(
+    exc: PolicyError,
+    document: YamlDocument,
+    base: tuple,
+    where: str,
+    order_by: tuple[str, ...],
+    order_by_is_text: bool,
+    text: str,
+) -> PolicyError:
     """Move an error in the compiled text to the scalar (and character) it came from."""
     segments: list[tuple[int, int, tuple]] = [(0, len(where), (*base, "where"))]
     position = len(text) - len(", ".join(order_by))
@@ -212,7 +239,10 @@ def _place(exc: PolicyError, document: YamlDocument, base: tuple, where: str,
             if order_by and _has_own_order_by(where):
                 return document.error(
                     "`where` has its own `order by` and `order_by` is given too; keep one",
-                    (*base, "order_by"), kind="syntax", at_key=True)
+                    (*base, "order_by"),
+                    kind="syntax",
+                    at_key=True,
+                )
             start, end, path = segments[number + 1]
             offset = start
             break
@@ -267,18 +297,27 @@ def _schema_error(document: YamlDocument, error) -> list[PolicyError]:
             guess = did_you_mean(key, known)
             message = f"{where}: unknown key '{key}'{guess}"
             hint = None if guess else "allowed: " + ", ".join(known)
-            out.append(document.error(message, (*path, key), kind="schema", at_key=True,
-                                      hint=hint))
+            out.append(document.error(message, (*path, key), kind="schema", at_key=True, hint=hint))
         return out
     if kind == "required":
-        return [document.error(f"{where}: missing required key '{key}'", path, kind="schema",
-                               at_key=True)
-                for key in error.validator_value if key not in instance]
+        return [
+            document.error(
+                f"{where}: missing required key '{key}'", path, kind="schema", at_key=True
+            )
+            for key in error.validator_value
+            if key not in instance
+        ]
     if kind == "pattern" and path == ("policies",):  # propertyNames: the name is the instance
         name = instance
-        return [document.error(
-            f"policy name {name!r} may hold only letters, digits, '-' and '_' "
-            "(and starts with a letter or digit)", (*path, name), kind="schema", at_key=True)]
+        return [
+            document.error(
+                f"policy name {name!r} may hold only letters, digits, '-' and '_' "
+                "(and starts with a letter or digit)",
+                (*path, name),
+                kind="schema",
+                at_key=True,
+            )
+        ]
     if kind == "type":
         wanted = error.validator_value
         wanted = [wanted] if isinstance(wanted, str) else wanted
@@ -338,15 +377,16 @@ def fallback_errors(document: YamlDocument, policies: dict[str, NamedPolicy]) ->
                 spot = spot[:-1]
             if target not in policies:
                 chain = " -> ".join([*path, target])
-                message = (f"policy {owner!r} falls back to {target!r}, which is not a policy "
-                           f"in this file (chain: {chain}){did_you_mean(target, policies)}")
+                message = (
+                    f"policy {owner!r} falls back to {target!r}, which is not a policy "
+                    f"in this file (chain: {chain}){did_you_mean(target, policies)}"
+                )
                 errors.append(document.error(message, spot, kind="fallback"))
             elif state.get(target) == 1:
-                chain = " -> ".join([*path[path.index(target):], target])
+                chain = " -> ".join([*path[path.index(target) :], target])
                 errors.append(document.error(f"fallback cycle: {chain}", spot, kind="fallback"))
             elif target not in state:
                 state[target] = 1
                 path.append(target)
                 edges.append(iter(enumerate(policies[target].fallback)))
     return errors
-

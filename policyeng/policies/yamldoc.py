@@ -73,9 +73,16 @@ class YamlDocument:
         length = end.index - start.index if end.line == start.line else 1
         if getattr(node, "style", None) in ("|", ">"):
             length = 1
-        return PolicyError(message, kind=kind, text=self.text, line=start.line + 1,
-                           column=start.column + 1, length=length, source=self.source,
-                           hint=hint)
+        return PolicyError(
+            message,
+            kind=kind,
+            text=self.text,
+            line=start.line + 1,
+            column=start.column + 1,
+            length=length,
+            source=self.source,
+            hint=hint,
+        )
 
     def line_of(self, path: Path, *, at_key: bool = True) -> int:
         """The 1-based line of a key (or value) in the file."""
@@ -146,8 +153,11 @@ def load_yaml(text: str, source: str) -> YamlDocument:
     try:
         root = _compose(yaml, text)
         if root is None:
-            raise PolicyError("the file is empty; expected `version: 1` and `policies:`",
-                              kind="yaml", source=source)
+            raise PolicyError(
+                "the file is empty; expected `version: 1` and `policies:`",
+                kind="yaml",
+                source=source,
+            )
         builder = _Builder(document)
         document.values[()] = root
         document.data = builder.build(root, ())
@@ -156,8 +166,9 @@ def load_yaml(text: str, source: str) -> YamlDocument:
     except yaml.YAMLError as exc:
         raise PolicyError(f"not valid YAML: {exc}", kind="yaml", source=source) from None
     except RecursionError:
-        raise PolicyError("the file is nested too deeply to be a policy file", kind="limit",
-                          source=source) from None
+        raise PolicyError(
+            "the file is nested too deeply to be a policy file", kind="limit", source=source
+        ) from None
     if builder.errors:
         raise builder.errors[0] if len(builder.errors) == 1 else PolicyFileError(builder.errors)
     return document
@@ -182,7 +193,7 @@ def _compose(yaml, text: str):
 def _short(tag: str) -> str:
     """``tag:yaml.org,2002:binary`` -> ``!!binary``, as it was written."""
     prefix = "tag:yaml.org,2002:"
-    return "!!" + tag[len(prefix):] if tag.startswith(prefix) else tag
+    return "!!" + tag[len(prefix) :] if tag.startswith(prefix) else tag
 
 
 def _yaml_error(exc, document: YamlDocument) -> PolicyError:
@@ -197,16 +208,26 @@ def _yaml_error(exc, document: YamlDocument) -> PolicyError:
         return PolicyError(f"not valid YAML: {message}", kind="yaml", source=document.source)
     lines = document.text.split("\n")
     line = lines[mark.line] if mark.line < len(lines) else ""
-    return PolicyError(f"not valid YAML: {message}", kind="yaml", text=document.text,
-                       line=mark.line + 1, column=mark.column + 1, source=document.source,
-                       hint=_yaml_hint(exc.problem or "", line, mark.column))
+    return PolicyError(
+        f"not valid YAML: {message}",
+        kind="yaml",
+        text=document.text,
+        line=mark.line + 1,
+        column=mark.column + 1,
+        source=document.source,
+        hint=_yaml_hint(exc.problem or "", line, mark.column),
+    )
 
 
 #: PyYAML's words for a line indented wrongly (too far, not far enough, or a list item
 #: where a key was expected).
-_INDENTATION_PROBLEMS = ("expected <block end>", "mapping values are not allowed here",
-                         "could not find expected ':'", "did not find expected key",
-                         "did not find expected '-' indicator")
+_INDENTATION_PROBLEMS = (
+    "expected <block end>",
+    "mapping values are not allowed here",
+    "could not find expected ':'",
+    "did not find expected key",
+    "did not find expected '-' indicator",
+)
 
 
 def _yaml_hint(problem: str, line: str, column: int) -> str | None:
@@ -240,18 +261,28 @@ class _Builder:
         self.count += 1
         if self.count > MAX_NODES:
             if self.count == MAX_NODES + 1:
-                self.fail(f"the file holds more than {MAX_NODES:,} values (each use of an "
-                          "alias counts again)", node, "limit")
+                self.fail(
+                    f"the file holds more than {MAX_NODES:,} values (each use of an "
+                    "alias counts again)",
+                    node,
+                    "limit",
+                )
             return None
         if id(node) in self.active:
             self.fail("an alias refers to a value that contains it", node, "yaml")
             return None
         nodes = self.yaml.nodes
-        expected = {nodes.MappingNode: "tag:yaml.org,2002:map",
-                    nodes.SequenceNode: "tag:yaml.org,2002:seq"}.get(type(node))
+        expected = {
+            nodes.MappingNode: "tag:yaml.org,2002:map",
+            nodes.SequenceNode: "tag:yaml.org,2002:seq",
+        }.get(type(node))
         if expected is not None and node.tag != expected:
-            self.fail(f"YAML tag {_short(node.tag)} is not allowed in a policy file "
-                      "(only plain mappings and lists)", node, "yaml")
+            self.fail(
+                f"YAML tag {_short(node.tag)} is not allowed in a policy file "
+                "(only plain mappings and lists)",
+                node,
+                "yaml",
+            )
             return None
         if isinstance(node, nodes.MappingNode):
             self.active.add(id(node))
@@ -278,8 +309,11 @@ class _Builder:
         where = format_path(path)
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
-                self.fail("merge keys (<<) are not supported in a policy file; "
-                          "write the keys out", key_node, "yaml")
+                self.fail(
+                    "merge keys (<<) are not supported in a policy file; write the keys out",
+                    key_node,
+                    "yaml",
+                )
                 continue
             if not isinstance(key_node, self.yaml.nodes.ScalarNode):
                 shape = "list" if isinstance(key_node, self.yaml.nodes.SequenceNode) else "mapping"
@@ -290,7 +324,8 @@ class _Builder:
                 self.fail(
                     f"duplicate key '{key}' in {where} (first at line "
                     f"{first[key].start_mark.line + 1})",
-                    key_node, "duplicate-key",
+                    key_node,
+                    "duplicate-key",
                 )
                 continue
             first[key] = key_node
@@ -302,14 +337,19 @@ class _Builder:
 
     def scalar(self, node) -> Any:
         if has_lone_surrogate(node.value):  # "\ud800" in a quoted scalar: not text
-            self.fail(f"{visible(node.value)} is not text (it holds a lone surrogate)", node,
-                      "yaml")
+            self.fail(
+                f"{visible(node.value)} is not text (it holds a lone surrogate)", node, "yaml"
+            )
             return None
         if node.tag == _TIMESTAMP_TAG:
             return node.value
         if node.tag not in _PLAIN_TAGS:
-            self.fail(f"YAML tag {_short(node.tag)} is not allowed in a policy file "
-                      "(only plain text, numbers, true/false and null)", node, "yaml")
+            self.fail(
+                f"YAML tag {_short(node.tag)} is not allowed in a policy file "
+                "(only plain text, numbers, true/false and null)",
+                node,
+                "yaml",
+            )
             return None
         try:
             value = self.constructor.construct_object(node, deep=True)
@@ -334,10 +374,16 @@ class _Builder:
         if isinstance(value, float) and math.isfinite(value):
             return value
         if value != value:
-            self.fail("`.nan` (not a number) is not a value a policy file accepts; "
-                      "write a number", node, "schema")
+            self.fail(
+                "`.nan` (not a number) is not a value a policy file accepts; write a number",
+                node,
+                "schema",
+            )
         else:
-            self.fail(f"{visible(node.value[:20])}{'...' if len(node.value) > 20 else ''} "
-                      "is too large: numbers are finite and at most about 1.8e308",
-                      node, "schema")
+            self.fail(
+                f"{visible(node.value[:20])}{'...' if len(node.value) > 20 else ''} "
+                "is too large: numbers are finite and at most about 1.8e308",
+                node,
+                "schema",
+            )
         return None

@@ -53,8 +53,9 @@ class Breakers:
     can memoize anything computed from ``open_models()`` by it.
     """
 
-    def __init__(self, cooldown: float = 30.0, allowed_fails: int = 3,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self, cooldown: float = 30.0, allowed_fails: int = 3, clock: Clock | None = None
+    ) -> None:
         self.cooldown: float = _checked_cooldown(cooldown)
         self.allowed_fails: int = _checked_allowed_fails(allowed_fails)
         self.clock: Clock = clock or Clock()
@@ -64,8 +65,9 @@ class Breakers:
         self._next_expiry = math.inf
         self._lock = threading.Lock()
 
-    def failure(self, model: str, status: int | None = None,
-                retry_after: float | None = None) -> bool:
+    def failure(
+        self, model: str, status: int | None = None, retry_after: float | None = None
+    ) -> bool:
         """Record a failed call; True when this opened the model's breaker."""
         status = _checked_status(status)
         retry_after = _checked_retry_after(retry_after)
@@ -110,8 +112,11 @@ class Breakers:
         if now < self._next_expiry:
             return False
         with self._lock:
-            done = [name for name, b in self._breakers.items()
-                    if b.open_until is not None and b.open_until <= now]
+            done = [
+                name
+                for name, b in self._breakers.items()
+                if b.open_until is not None and b.open_until <= now
+            ]
             for name in done:
                 del self._breakers[name]
             if done:
@@ -130,24 +135,32 @@ class Breakers:
     def open_until(self) -> list[tuple[str, float]]:
         """``(model_name, until)`` for each open breaker, ``until`` a Unix time; by name."""
         with self._lock:
-            return [(name, b.open_until_wall) for name, b in sorted(self._breakers.items())
-                    if b.open_until is not None and b.open_until_wall is not None]
+            return [
+                (name, b.open_until_wall)
+                for name, b in sorted(self._breakers.items())
+                if b.open_until is not None and b.open_until_wall is not None
+            ]
 
     def reinitialize_after_fork(self) -> None:
         """A forked child gets a fresh lock (the parent's may have been held mid-fork)."""
         self._lock = threading.Lock()
 
     def _update(self) -> None:
-        opened = {name: b.open_until for name, b in self._breakers.items()
-                  if b.open_until is not None}
+        opened = {
+            name: b.open_until for name, b in self._breakers.items() if b.open_until is not None
+        }
         self._open = frozenset(opened)
         self._next_expiry = min(opened.values(), default=math.inf)
         self.version += 1
 
 
 def _checked_cooldown(cooldown: object) -> float:
-    if isinstance(cooldown, (int, float)) and not isinstance(cooldown, bool) \
-            and math.isfinite(cooldown) and cooldown >= 0:
+    if (
+        isinstance(cooldown, (int, float))
+        and not isinstance(cooldown, bool)
+        and math.isfinite(cooldown)
+        and cooldown >= 0
+    ):
         return float(cooldown)
     raise ValueError(f"cooldown is a number of seconds, 0 or more, not {cooldown!r}")
 
@@ -169,7 +182,10 @@ def _checked_status(status: object) -> int | None:
 def _checked_retry_after(retry_after: object) -> float | None:
     if retry_after is None:
         return None
-    if not isinstance(retry_after, (int, float)) or isinstance(retry_after, bool) \
-            or not retry_after >= 0:  # NaN fails this too
+    if (
+        not isinstance(retry_after, (int, float))
+        or isinstance(retry_after, bool)
+        or not retry_after >= 0
+    ):  # NaN fails this too
         raise ValueError(f"retry_after is a number of seconds, 0 or more, not {retry_after!r}")
     return min(float(retry_after), MAX_RETRY_AFTER)

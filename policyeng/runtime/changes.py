@@ -44,19 +44,28 @@ class Change:
 
     def describe(self) -> str:
         """One line for a log: ``policy 'chat': m1 -> m2 (removed)``."""
+
         def show(model: str | None, via: str | None) -> str:
             if model is None:
                 return "(no model)"
             return f"{model} via {via}" if via else model
 
         why = f"{self.reason}: {self.detail}" if self.detail else self.reason
-        return visible(f"policy {self.name!r}: {show(self.old, self.old_via)} -> "
-                       f"{show(self.new, self.new_via)} ({why})")
+        return visible(
+            f"policy {self.name!r}: {show(self.old, self.old_via)} -> "
+            f"{show(self.new, self.new_via)} ({why})"
+        )
 
 
 def change_reason(
-    old: Pick | None, new: Pick | None, *, chain: list[tuple[str, Policy]], catalog: Catalog,
-    old_catalog: Catalog | None, open_now: Collection[str], open_before: Collection[str],
+    old: Pick | None,
+    new: Pick | None,
+    *,
+    chain: list[tuple[str, Policy]],
+    catalog: Catalog,
+    old_catalog: Catalog | None,
+    open_now: Collection[str],
+    open_before: Collection[str],
 ) -> tuple[str, str | None]:
     """The one reason ``old`` gave way to ``new`` in ``catalog``, and a sentence saying it.
 
@@ -67,23 +76,25 @@ def change_reason(
     """
     if old is None:
         return "resolved", None
-    drift = classify_drift(_as_locked(old, chain, old_catalog), chain, catalog,
-                           old_catalog=old_catalog)
+    drift = classify_drift(
+        _as_locked(old, chain, old_catalog), chain, catalog, old_catalog=old_catalog
+    )
     if drift is not None and drift["reason"] in ("removed", "fails", "no-endpoint"):
         return drift["reason"], drift["text"]
-    breaker = old.model_name in open_now or (new is not None and (
-        new.model_name in open_before or new.degraded != old.degraded))
+    breaker = old.model_name in open_now or (
+        new is not None and (new.model_name in open_before or new.degraded != old.degraded)
+    )
     if breaker or drift is None:
         return "breaker", None
     return drift["reason"], drift["text"]
 
 
-def _as_locked(old: Pick, chain: list[tuple[str, Policy]],
-               old_catalog: Catalog | None) -> dict[str, Any]:
+def _as_locked(
+    old: Pick, chain: list[tuple[str, Policy]], old_catalog: Catalog | None
+) -> dict[str, Any]:
     """The old pick as the classifier takes it: with its values then, when they are known."""
     if old_catalog is not None:
         then = resolution(chain, old_catalog)
-        if then is not None and then["model_name"] == old.model_name \
-                and then.get("via") == old.via:
+        if then is not None and then["model_name"] == old.model_name and then.get("via") == old.via:
             return then
     return {"model_name": old.model_name, "endpoint": None, "via": old.via}

@@ -129,8 +129,10 @@ class Resolver:
         elif catalog is None or isinstance(catalog, (str, os.PathLike)):
             self.source = self._chain_source(catalog)
         else:
-            raise TypeError("catalog is a source (builtin, a path, a URL), a Catalog or None, "
-                            f"not {type(catalog).__name__}")
+            raise TypeError(
+                "catalog is a source (builtin, a path, a URL), a Catalog or None, "
+                f"not {type(catalog).__name__}"
+            )
         self._named = catalog is not None
         self._start_settings = settings  # None: the usual retries for the first load
         if settings is None:
@@ -189,11 +191,18 @@ class Resolver:
                 from ..policies.book import named_catalog
 
                 default = named_catalog(self._book) if self._book is not None else None
-                catalog = load_catalog(self.source if self._named else None, live=self.live,
-                                       default=default, settings=self._start_settings)
+                catalog = load_catalog(
+                    self.source if self._named else None,
+                    live=self.live,
+                    default=default,
+                    settings=self._start_settings,
+                )
             unconfirmed = catalog.stale or catalog.origin.startswith("cache")
-            self._confirmed_at = _timestamp(catalog.fetched_at) if unconfirmed and \
-                catalog.fetched_at else self._clock.time()
+            self._confirmed_at = (
+                _timestamp(catalog.fetched_at)
+                if unconfirmed and catalog.fetched_at
+                else self._clock.time()
+            )
             stale = catalog.stale
             self._fetched_ts = self._fetch_time(catalog)
             self._install(catalog, stale=stale)
@@ -208,8 +217,9 @@ class Resolver:
             else:
                 # a cached copy of a URL is due when it would have been refreshed; a file is
                 # read again a whole interval on, however old it is
-                self._schedule(self._interval() - ((self._age() or 0.0) if is_url(self.source)
-                                                   else 0.0))
+                self._schedule(
+                    self._interval() - ((self._age() or 0.0) if is_url(self.source) else 0.0)
+                )
             self._started = True
             _LIVE.add(self)
             self._start_thread()
@@ -229,8 +239,10 @@ class Resolver:
         if thread is not None and thread is not threading.current_thread():
             thread.join(CLOSE_TIMEOUT)
             if thread.is_alive():
-                log.debug("policyeng resolver closed while a refresh was still fetching; "
-                          "its result will be dropped")
+                log.debug(
+                    "policyeng resolver closed while a refresh was still fetching; "
+                    "its result will be dropped"
+                )
         _LIVE.discard(self)
 
     def __enter__(self) -> Resolver:
@@ -274,8 +286,9 @@ class Resolver:
 
     def _select_slowly(self, state: _State, name: str) -> Selection:
         if not isinstance(name, str):
-            raise TypeError(f"select() takes a policy name or expression (str), "
-                            f"not {type(name).__name__}")
+            raise TypeError(
+                f"select() takes a policy name or expression (str), not {type(name).__name__}"
+            )
         if state.failed is not None:
             raise CatalogError(state.failed.message, source=state.failed.source)
         missed = state.no_match.get(name)
@@ -295,8 +308,9 @@ class Resolver:
         return selection
 
     def _rememberable(self, state: _State, name: str) -> bool:
-        return (self._book is not None and name in self._book) or \
-            len(state.memo) + len(state.no_match) < EXPRESSION_LIMIT
+        return (self._book is not None and name in self._book) or len(state.memo) + len(
+            state.no_match
+        ) < EXPRESSION_LIMIT
 
     def _resolve(self, state: _State, name: str) -> Selection:
         """Walk the policy's chain: the first candidate whose breaker is closed wins."""
@@ -326,16 +340,34 @@ class Resolver:
         """The locked model, while it is in the catalog, passes, has an endpoint and is not open."""
         entry = state.catalog.get(locked.model_name)
         policy = self._policy_for(name, locked.via)
-        if entry is None or policy is None or "endpoint" not in entry \
-                or locked.model_name in state.open or not policy.matches(entry):
+        if (
+            entry is None
+            or policy is None
+            or "endpoint" not in entry
+            or locked.model_name in state.open
+            or not policy.matches(entry)
+        ):
             return None
         return self._selection(state, name, entry, policy, locked.via)
 
-    def _selection(self, state: _State, name: str, entry: dict[str, Any], policy: Policy,
-                   via: str | None, degraded: bool = False) -> Selection:
-        return Selection(entry, policy, state.catalog, policy=name,
-                         via=via if via != name else None, stale=state.stale,
-                         degraded=degraded)
+    def _selection(
+        self,
+        state: _State,
+        name: str,
+        entry: dict[str, Any],
+        policy: Policy,
+        via: str | None,
+        degraded: bool = False,
+    ) -> Selection:
+        return Selection(
+            entry,
+            policy,
+            state.catalog,
+            policy=name,
+            via=via if via != name else None,
+            stale=state.stale,
+            degraded=degraded,
+        )
 
     def _chain(self, name: str) -> list[tuple[str | None, Policy]]:
         """(name, compiled) for a policy and each fallback; (None, compiled) for an expression."""
@@ -365,18 +397,22 @@ class Resolver:
             return None
         return book.policies[current].compiled
 
-    def _no_match(self, state: _State, name: str,
-                  chain: list[tuple[str | None, Policy]]) -> NoMatch:
+    def _no_match(
+        self, state: _State, name: str, chain: list[tuple[str | None, Policy]]
+    ) -> NoMatch:
         from ..policies.book import Attempt, chain_no_match
 
-        tried = [Attempt(via or name, error=policy.no_match(state.catalog, name=via))
-                 for via, policy in chain]
+        tried = [
+            Attempt(via or name, error=policy.no_match(state.catalog, name=via))
+            for via, policy in chain
+        ]
         return chain_no_match(name, tried)
 
     # --- failover ------------------------------------------------------------------------
 
-    def report_failure(self, model_name: str, status: int | None = None,
-                       retry_after: float | None = None) -> None:
+    def report_failure(
+        self, model_name: str, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         """A call to ``model_name`` failed (``status``: its HTTP status, None for no answer).
 
         401, 403, 404, 429 (and any ``retry_after``) skip the model at once; no
@@ -391,8 +427,11 @@ class Resolver:
         version = self._breakers.version
         opened = self._breakers.failure(model_name, status, retry_after)
         if opened:
-            log.info("model %s skipped for now: %s", visible(model_name),
-                     f"HTTP {status}" if status is not None else "no answer")
+            log.info(
+                "model %s skipped for now: %s",
+                visible(model_name),
+                f"HTTP {status}" if status is not None else "no answer",
+            )
         if self._breakers.version != version:
             self._breakers_changed()
 
@@ -454,17 +493,37 @@ class Resolver:
                 except (NoMatch, CatalogError, PolicyError):
                     new = None
                 self._picks[name] = new
-                if name in silent or _model(old) == _model(new) or \
-                        (old is not None and new is not None and old.via != new.via
-                         and old.model_name == new.model_name):
+                if (
+                    name in silent
+                    or _model(old) == _model(new)
+                    or (
+                        old is not None
+                        and new is not None
+                        and old.via != new.via
+                        and old.model_name == new.model_name
+                    )
+                ):
                     continue
                 reason, detail = change_reason(
-                    old, new, chain=self._named_chain(name), catalog=state.catalog,
+                    old,
+                    new,
+                    chain=self._named_chain(name),
+                    catalog=state.catalog,
                     old_catalog=before[0] if before else None,
-                    open_now=state.open, open_before=before[1] if before else frozenset())
-                changes.append(Change(name, _model(old), _model(new), reason,
-                                      old.via if old else None, new.via if new else None,
-                                      detail))
+                    open_now=state.open,
+                    open_before=before[1] if before else frozenset(),
+                )
+                changes.append(
+                    Change(
+                        name,
+                        _model(old),
+                        _model(new),
+                        reason,
+                        old.via if old else None,
+                        new.via if new else None,
+                        detail,
+                    )
+                )
             self._published = (state.catalog, state.open)
             for change in changes:
                 log.info("pick changed: %s", change.describe())
@@ -481,8 +540,9 @@ class Resolver:
                 try:
                     callback(change)
                 except Exception:
-                    log.exception("an on_change callback raised (ignored) for %s",
-                                  change.describe())
+                    log.exception(
+                        "an on_change callback raised (ignored) for %s", change.describe()
+                    )
         finally:
             self._in_callback.active = False
 
@@ -525,8 +585,13 @@ class Resolver:
         QUIET_THREADS.add(me)  # skipped entries are logged below, not warned
         try:
             if is_url(self.source):
-                catalog = load_catalog(self.source, live=self.live, refresh=True,
-                                       fallback=False, settings=self._settings)
+                catalog = load_catalog(
+                    self.source,
+                    live=self.live,
+                    refresh=True,
+                    fallback=False,
+                    settings=self._settings,
+                )
             else:
                 catalog = load_catalog(self.source, live=self.live, fallback=False)
         except Exception as exc:  # any failure keeps the last good catalog
@@ -538,9 +603,13 @@ class Resolver:
         if catalog.skipped and (state is None or state.catalog.sha256 != catalog.sha256):
             shown = "; ".join(str(problem) for problem in catalog.skipped[:5])
             more = f"; and {len(catalog.skipped) - 5} more" if len(catalog.skipped) > 5 else ""
-            log.warning("catalog %s: skipped %s: %s%s", visible(catalog.source),
-                        plural(len(catalog.skipped), "invalid entry", "invalid entries"),
-                        visible(shown), more)
+            log.warning(
+                "catalog %s: skipped %s: %s%s",
+                visible(catalog.source),
+                plural(len(catalog.skipped), "invalid entry", "invalid entries"),
+                visible(shown),
+                more,
+            )
         self._succeeded(catalog)
 
     def _succeeded(self, catalog: Catalog | None) -> None:
@@ -575,8 +644,11 @@ class Resolver:
             self._schedule(delay)
             if not self._state.stale:
                 self._replace_state(self._state.catalog, stale=True)
-        log.warning("catalog refresh failed (serving the last good catalog, retrying in "
-                    "%.0f s): %s", delay, message)
+        log.warning(
+            "catalog refresh failed (serving the last good catalog, retrying in %.0f s): %s",
+            delay,
+            message,
+        )
         self._publish()
         with self._write_lock:
             self._refresh_failures += 1
@@ -597,11 +669,18 @@ class Resolver:
                 failed = CatalogError(
                     f"the catalog could not be refreshed for over {self.max_stale:g} s "
                     f"(max_stale); last error: {self._last_error or 'none'}",
-                    source=catalog.source)
+                    source=catalog.source,
+                )
             else:
                 expires = min(expires, self._clock.monotonic() - over)
-        self._state = _State(catalog, (previous.generation + 1) if previous else 1, stale,
-                             self._breakers.open_models(), expires, failed)
+        self._state = _State(
+            catalog,
+            (previous.generation + 1) if previous else 1,
+            stale,
+            self._breakers.open_models(),
+            expires,
+            failed,
+        )
 
     def _advance(self) -> _State:
         """Time passed a breaker's cooldown or ``max_stale``: a new state, changes published."""
@@ -649,8 +728,7 @@ class Resolver:
         return not (is_url(self.source) and _offline())
 
     def _start_thread(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="policyeng-resolver",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="policyeng-resolver", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
@@ -698,8 +776,10 @@ class Resolver:
             "last_error": self._last_error,
             "refreshes": self._refreshes,
             "refresh_failures": self._refresh_failures,
-            "open": [{"model_name": name, "until": _iso(until)}
-                     for name, until in self._breakers.open_until()],
+            "open": [
+                {"model_name": name, "until": _iso(until)}
+                for name, until in self._breakers.open_until()
+            ],
         }
 
     # --- helpers -------------------------------------------------------------------------
@@ -725,8 +805,10 @@ class Resolver:
     def _unusable(self) -> UsageError:
         if self._closed:
             return UsageError("this Resolver is closed; create a new one")
-        return UsageError("this Resolver is not started: use `with Resolver(...) as r:` "
-                          "(or `async with`), or call start() first")
+        return UsageError(
+            "this Resolver is not started: use `with Resolver(...) as r:` "
+            "(or `async with`), or call start() first"
+        )
 
     def _after_fork_in_child(self) -> None:
         """In a forked child: fresh locks, and a refresh thread of its own."""
@@ -754,16 +836,27 @@ def _read_locked(lock: str | os.PathLike[str] | None, book) -> dict[str, Pick] |
 
     data = read_lock(lock)
     if book is None:
-        raise PolicyError("a lock names policies of policy files; pass them too "
-                          "(Resolver(paths, lock=...))", kind="lock", source=os.fspath(lock))
-    return {name: Pick(pick["model_name"], pick.get("via") if isinstance(pick.get("via"), str)
-                       else None)
-            for name, pick in data["policies"].items() if name in book}
+        raise PolicyError(
+            "a lock names policies of policy files; pass them too (Resolver(paths, lock=...))",
+            kind="lock",
+            source=os.fspath(lock),
+        )
+    return {
+        name: Pick(
+            pick["model_name"], pick.get("via") if isinstance(pick.get("via"), str) else None
+        )
+        for name, pick in data["policies"].items()
+        if name in book
+    }
 
 
 def _seconds(name: str, value: object) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) \
-            and math.isfinite(value) and value > 0:
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    ):
         return float(value)
     raise ValueError(f"{name} is a number of seconds greater than 0, not {value!r}")
 

@@ -55,9 +55,13 @@ class Reject(Exception):
         self.error = {"kind": kind, "message": message, **extra}
 
 
-def create_app(resolver: Any, *, decision_log: TextIO | None = None,
-               private: Iterable[str] = (), on_fatal: Callable[[str], None] | None = None
-               ) -> Starlette:
+def create_app(
+    resolver: Any,
+    *,
+    decision_log: TextIO | None = None,
+    private: Iterable[str] = (),
+    on_fatal: Callable[[str], None] | None = None,
+) -> Starlette:
     """The ASGI app answering from ``resolver`` (started here, closed at shutdown).
 
     ``private``: local paths (policy files, catalog file, lock) that answers must
@@ -65,15 +69,15 @@ def create_app(resolver: Any, *, decision_log: TextIO | None = None,
     ``on_fatal``: called with the error when no catalog at all can be had (the CLI
     stops then; without it, the error is logged and ``/readyz`` stays 503).
     """
-    server = DecisionServer(resolver, decision_log, Redactor.for_server(private, resolver),
-                            on_fatal)
+    server = DecisionServer(
+        resolver, decision_log, Redactor.for_server(private, resolver), on_fatal
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
         # A daemon thread, not the loop's executor: a shutdown while the first load still
         # waits on the network must not wait for it.
-        loading = threading.Thread(target=server.start, name="policyeng-first-load",
-                                   daemon=True)
+        loading = threading.Thread(target=server.start, name="policyeng-first-load", daemon=True)
         loading.start()
         try:
             yield
@@ -90,9 +94,15 @@ def create_app(resolver: Any, *, decision_log: TextIO | None = None,
         Route("/readyz", server.readyz, methods=["GET"]),
         Route("/metrics", server.metrics, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
-        Reject: server.rejected, HTTPException: server.http_error, Exception: server.crashed,
-    })
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            Reject: server.rejected,
+            HTTPException: server.http_error,
+            Exception: server.crashed,
+        },
+    )
     app.state.decisions = server
     return app
 
@@ -100,8 +110,13 @@ def create_app(resolver: Any, *, decision_log: TextIO | None = None,
 class DecisionServer:
     """The routes, the resolver they ask, and what they count."""
 
-    def __init__(self, resolver: Any, decision_log: TextIO | None, redactor: Redactor,
-                 on_fatal: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        resolver: Any,
+        decision_log: TextIO | None,
+        redactor: Redactor,
+        on_fatal: Callable[[str], None] | None = None,
+    ) -> None:
         self.resolver = resolver
         self.on_fatal = on_fatal
         self.book = getattr(resolver, "book", None)
@@ -113,10 +128,18 @@ class DecisionServer:
         self.failed: str | None = None
         self._answers: dict[tuple[int, int], tuple[Any, str]] = {}
         self.registry = CollectorRegistry(auto_describe=True)
-        self.selections = Counter("policyeng_selections", "Decisions answered, by policy",
-                                  ["policy"], registry=self.registry)
-        self.changes = Counter("policyeng_pick_changes", "Times a policy's pick changed",
-                               ["policy"], registry=self.registry)
+        self.selections = Counter(
+            "policyeng_selections",
+            "Decisions answered, by policy",
+            ["policy"],
+            registry=self.registry,
+        )
+        self.changes = Counter(
+            "policyeng_pick_changes",
+            "Times a policy's pick changed",
+            ["policy"],
+            registry=self.registry,
+        )
         self.registry.register(StatusCollector(self))
         resolver.on_change(self._changed)
 
@@ -147,8 +170,10 @@ class DecisionServer:
     # --- routes ------------------------------------------------------------------------
 
     async def policies(self, request: Request) -> Response:
-        listed = [{"name": p.name, "policy": p.text, "description": p.description}
-                  for p in (self.book or ())]
+        listed = [
+            {"name": p.name, "policy": p.text, "description": p.description}
+            for p in (self.book or ())
+        ]
         return self.json(200, {"policies": listed})
 
     async def select_named(self, request: Request) -> Response:
@@ -158,34 +183,40 @@ class DecisionServer:
         return self.decide(name, _top(request.query_params.get("top")))
 
     async def select_posted(self, request: Request) -> Response:
-        body = _fields(await _read_json(request), required={"policy": str},
-                       optional={"top": int})
+        body = _fields(await _read_json(request), required={"policy": str}, optional={"top": int})
         top = body.get("top", DEFAULT_TOP)
         if top is None or top < 0:
-            raise Reject(400, "request", "field 'top' must be a whole number, 0 or more",
-                         field="top")
+            raise Reject(
+                400, "request", "field 'top' must be a whole number, 0 or more", field="top"
+            )
         return self.decide(body["policy"], top)
 
     async def report(self, request: Request) -> Response:
-        body = _fields(await _read_json(request),
-                       required={"model_name": str, "outcome": str},
-                       optional={"status": (int, type(None)),
-                                 "retry_after": (int, float, type(None))})
+        body = _fields(
+            await _read_json(request),
+            required={"model_name": str, "outcome": str},
+            optional={"status": (int, type(None)), "retry_after": (int, float, type(None))},
+        )
         if body["outcome"] not in ("success", "failure"):
-            raise Reject(400, "request", "field 'outcome' must be \"success\" or \"failure\"",
-                         field="outcome")
+            raise Reject(
+                400, "request", 'field \'outcome\' must be "success" or "failure"', field="outcome"
+            )
         status, retry_after = body.get("status"), body.get("retry_after")
         if status is not None and not 100 <= status <= 599:
-            raise Reject(400, "request", "field 'status' must be an HTTP status, 100 to 599",
-                         field="status")
+            raise Reject(
+                400, "request", "field 'status' must be an HTTP status, 100 to 599", field="status"
+            )
         if retry_after is not None and not 0 <= retry_after <= 86400:
-            raise Reject(400, "request", "field 'retry_after' must be seconds, 0 to 86400",
-                         field="retry_after")
+            raise Reject(
+                400,
+                "request",
+                "field 'retry_after' must be seconds, 0 to 86400",
+                field="retry_after",
+            )
         if body["outcome"] == "success":
             self.resolver.report_success(body["model_name"])
         else:
-            self.resolver.report_failure(body["model_name"], status=status,
-                                         retry_after=retry_after)
+            self.resolver.report_failure(body["model_name"], status=status, retry_after=retry_after)
         return Response(status_code=204)
 
     async def healthz(self, request: Request) -> Response:
@@ -213,8 +244,9 @@ class DecisionServer:
             raise Reject(422, "no-match", exc.message, decision_id=decision_id) from None
         except PolicyError as exc:
             status = 404 if exc.kind == "unknown-policy" else 400
-            raise Reject(status, exc.kind, exc.message, line=exc.line, column=exc.column,
-                         hint=exc.hint) from None
+            raise Reject(
+                status, exc.kind, exc.message, line=exc.line, column=exc.column, hint=exc.hint
+            ) from None
         except CatalogError as exc:
             raise Reject(503, "catalog", str(exc)) from None
         self.selections.labels(label).inc()
@@ -234,8 +266,11 @@ class DecisionServer:
         data = selection.to_dict(top=top)
         # The resolver knows better than the catalog whether its copy is confirmed.
         stale = bool(getattr(selection, "stale", False) or data["catalog"]["stale"])
-        data["catalog"] = {**data["catalog"], "stale": stale,
-                           "source": public_source(data["catalog"]["source"])}
+        data["catalog"] = {
+            **data["catalog"],
+            "stale": stale,
+            "source": public_source(data["catalog"]["source"]),
+        }
         data.setdefault("url", selection.url)
         data.setdefault("base_url", selection.base_url)
         data["degraded"] = bool(getattr(selection, "degraded", False))
@@ -248,12 +283,13 @@ class DecisionServer:
     def status(self) -> dict[str, Any]:
         """``Resolver.status()`` with public sources; ``starting``/``failed`` before a load."""
         if not self.loaded.is_set():
-            return {"state": "failed" if self.failed else "starting",
-                    "last_error": self.failed}
+            return {"state": "failed" if self.failed else "starting", "last_error": self.failed}
         status = dict(self.resolver.status())
         if isinstance(status.get("catalog"), dict):
-            status["catalog"] = {**status["catalog"],
-                                 "source": public_source(status["catalog"].get("source"))}
+            status["catalog"] = {
+                **status["catalog"],
+                "source": public_source(status["catalog"].get("source")),
+            }
         return status
 
     def _log(self, asked: str, selection: Any, error: str | None = None) -> str:
@@ -262,15 +298,20 @@ class DecisionServer:
             return decision_id
         line: dict[str, Any] = {
             "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-            "decision_id": decision_id, "policy": asked}
+            "decision_id": decision_id,
+            "policy": asked,
+        }
         if selection is None:
             line.update(model_name=None, error=error)
         else:
-            line.update(model_name=selection.model_name, endpoint=selection.endpoint,
-                        via=selection.via, degraded=bool(selection.degraded),
-                        stale=bool(getattr(selection, "stale", False)
-                                   or selection.catalog["stale"]),
-                        catalog_sha256=selection.catalog["sha256"])
+            line.update(
+                model_name=selection.model_name,
+                endpoint=selection.endpoint,
+                via=selection.via,
+                degraded=bool(selection.degraded),
+                stale=bool(getattr(selection, "stale", False) or selection.catalog["stale"]),
+                catalog_sha256=selection.catalog["sha256"],
+            )
         text = self.redact(json.dumps(line, ensure_ascii=False)) + "\n"
         with self.log_lock:
             self.decision_log.write(text)
@@ -298,10 +339,11 @@ class DecisionServer:
         return self.json(exc.status_code, {"error": {"kind": kind, "message": exc.detail}})
 
     async def crashed(self, request: Request, exc: Exception) -> Response:
-        log.error("policyeng serve: %s %s failed", request.method, request.url.path,
-                  exc_info=exc)
-        return self.json(500, {"error": {"kind": "internal",
-                                         "message": "internal error; the server's log has it"}})
+        log.error("policyeng serve: %s %s failed", request.method, request.url.path, exc_info=exc)
+        return self.json(
+            500,
+            {"error": {"kind": "internal", "message": "internal error; the server's log has it"}},
+        )
 
 
 class StatusCollector:
@@ -321,24 +363,37 @@ class StatusCollector:
         yield ready
         if not status:
             return
-        yield _gauge("policyeng_catalog_age_seconds", "Age of the catalog in use",
-                     catalog.get("age_s"))
-        yield _gauge("policyeng_catalog_models", "Models in the catalog in use",
-                     catalog.get("models"))
-        yield _gauge("policyeng_catalog_stale", "1 when the catalog in use is stale",
-                     1.0 if catalog.get("stale") else 0.0)
-        refreshes = CounterMetricFamily("policyeng_catalog_refreshes",
-                                        "Background catalog refreshes, by outcome",
-                                        labels=["outcome"])
+        yield _gauge(
+            "policyeng_catalog_age_seconds", "Age of the catalog in use", catalog.get("age_s")
+        )
+        yield _gauge(
+            "policyeng_catalog_models", "Models in the catalog in use", catalog.get("models")
+        )
+        yield _gauge(
+            "policyeng_catalog_stale",
+            "1 when the catalog in use is stale",
+            1.0 if catalog.get("stale") else 0.0,
+        )
+        refreshes = CounterMetricFamily(
+            "policyeng_catalog_refreshes",
+            "Background catalog refreshes, by outcome",
+            labels=["outcome"],
+        )
         refreshes.add_metric(["success"], status.get("refreshes") or 0)
         refreshes.add_metric(["failure"], status.get("refresh_failures") or 0)
         yield refreshes
         last = _timestamp(status.get("last_refresh_at"))
         if last is not None:
-            yield _gauge("policyeng_catalog_last_success_timestamp_seconds",
-                         "Unix time of the last successful catalog load", last)
-        yield _gauge("policyeng_breakers_open", "Models skipped because their breaker is open",
-                     len(status.get("open") or ()))
+            yield _gauge(
+                "policyeng_catalog_last_success_timestamp_seconds",
+                "Unix time of the last successful catalog load",
+                last,
+            )
+        yield _gauge(
+            "policyeng_breakers_open",
+            "Models skipped because their breaker is open",
+            len(status.get("open") or ()),
+        )
 
 
 def _gauge(name: str, documentation: str, value: Any) -> GaugeMetricFamily:
@@ -382,11 +437,13 @@ def parse_json(body: bytes) -> Any:
     except UnicodeDecodeError:
         raise Reject(400, "request", "the body is not UTF-8 text") from None
     try:
-        return json.loads(text, parse_constant=_no_constant, parse_int=_bounded_int,
-                          parse_float=_finite_float)
+        return json.loads(
+            text, parse_constant=_no_constant, parse_int=_bounded_int, parse_float=_finite_float
+        )
     except json.JSONDecodeError as exc:
-        raise Reject(400, "request", f"the body is not JSON: {exc.msg}",
-                     line=exc.lineno, column=exc.colno) from None
+        raise Reject(
+            400, "request", f"the body is not JSON: {exc.msg}", line=exc.lineno, column=exc.colno
+        ) from None
     except RecursionError:
         raise Reject(400, "request", "the body's JSON is nested too deeply") from None
     except ValueError as exc:
@@ -428,8 +485,12 @@ def _fields(body: Any, *, required: dict[str, Any], optional: dict[str, Any]) ->
         wanted = types if isinstance(types, tuple) else (types,)
         if isinstance(value, bool) or not isinstance(value, wanted):
             names = " or ".join(_TYPE_NAMES[t] for t in wanted)
-            raise Reject(400, "request",
-                         f"field {name!r} must be {names}, not {_json_type(value)}", field=name)
+            raise Reject(
+                400,
+                "request",
+                f"field {name!r} must be {names}, not {_json_type(value)}",
+                field=name,
+            )
     return body
 
 
@@ -437,8 +498,14 @@ _TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", type(N
 
 
 def _json_type(value: Any) -> str:
-    for types, name in ((bool, "true/false"), (str, "a string"), ((int, float), "a number"),
-                        (list, "an array"), (dict, "an object"), (type(None), "null")):
+    for types, name in (
+        (bool, "true/false"),
+        (str, "a string"),
+        ((int, float), "a number"),
+        (list, "an array"),
+        (dict, "an object"),
+        (type(None), "null"),
+    ):
         if isinstance(value, types):
             return name
     return type(value).__name__
@@ -448,8 +515,9 @@ def _top(text: str | None) -> int:
     if text is None:
         return DEFAULT_TOP
     if not text.isdigit() or len(text) > 9:
-        raise Reject(400, "request", "query parameter 'top' must be a whole number, 0 or more",
-                     field="top")
+        raise Reject(
+            400, "request", "query parameter 'top' must be a whole number, 0 or more", field="top"
+        )
     return int(text)
 
 
@@ -473,8 +541,10 @@ class Redactor:
 
     def __init__(self, replacements: Iterable[tuple[str, str]]) -> None:
         # Longest first, so a file's path goes before its directory's.
-        self.replacements = sorted({(s, r) for s, r in replacements if len(s) >= 4 and s != r},
-                                   key=lambda pair: -len(pair[0]))
+        self.replacements = sorted(
+            {(s, r) for s, r in replacements if len(s) >= 4 and s != r},
+            key=lambda pair: -len(pair[0]),
+        )
 
     @classmethod
     def for_server(cls, private: Iterable[str], resolver: Any) -> Redactor:

@@ -14,28 +14,47 @@ from hypothesis import strategies as st
 
 from policyeng.language import ast as s
 
-NUMBER_FIELDS = ["context_window", "max_output", "input_per_mtok", "output_per_mtok",
-                 "unit_price", "cached_input_per_mtok"]
-STRING_FIELDS = ["model_name", "category", "provider", "health_status", "endpoint",
-                 "billing_unit"]
+NUMBER_FIELDS = [
+    "context_window",
+    "max_output",
+    "input_per_mtok",
+    "output_per_mtok",
+    "unit_price",
+    "cached_input_per_mtok",
+]
+STRING_FIELDS = ["model_name", "category", "provider", "health_status", "endpoint", "billing_unit"]
 TAGS = ["chat", "tool_use", "vision", "embeddings", "audio_transcription"]
-CATEGORIES = ["text", "code", "reasoning", "multimodal", "vision", "embedding", "image",
-              "audio", "video", "rerank"]
+CATEGORIES = [
+    "text",
+    "code",
+    "reasoning",
+    "multimodal",
+    "vision",
+    "embedding",
+    "image",
+    "audio",
+    "video",
+    "rerank",
+]
 NAMES = [f"m{i}" for i in range(12)] + ["Qwen-7B", "qwen-72b", "bge-m3", "whisper"]
 NUMBERS = [0, 0.003, 0.5, 1, 2, 2.5, 3, 10, 128, 32000]
-STRINGS = ["text", "code", "audio", "healthy", "down", "Qwen", "x\"y", "a\\b", "", "image",
-           "minute"]
+STRINGS = ["text", "code", "audio", "healthy", "down", "Qwen", 'x"y', "a\\b", "", "image", "minute"]
 UNITS = ["image", "minute", "second", "character", "second of audio"]
 
 ENDPOINTS = {
-    "text": "/v1/chat/completions", "code": "/v1/chat/completions",
-    "reasoning": "/v1/chat/completions", "multimodal": "/v1/chat/completions",
-    "vision": "/v1/chat/completions", "embedding": "/v1/embeddings",
-    "image": "/v1/images/generations", "video": "/v1/videos/generations",
+    "text": "/v1/chat/completions",
+    "code": "/v1/chat/completions",
+    "reasoning": "/v1/chat/completions",
+    "multimodal": "/v1/chat/completions",
+    "vision": "/v1/chat/completions",
+    "embedding": "/v1/embeddings",
+    "image": "/v1/images/generations",
+    "video": "/v1/videos/generations",
 }
 
 
 # --- catalogs ---------------------------------------------------------------
+
 
 def _maybe(strategy):
     """A value, an explicit null, or (the sentinel) absent."""
@@ -61,12 +80,22 @@ def pricing_rows(draw, malformed=False):
     _optional(st.sampled_from([0.1, 0.25, 1]), row, "cached_input_per_mtok", draw)
     _optional(st.sampled_from(["1024x1024", "hd"]), row, "resolution_tier", draw)
     if malformed and draw(st.integers(0, 3)) == 0:
-        key, bad = draw(st.sampled_from([
-            ("unit_price_usd", -1), ("unit_price_usd", "0.5"), ("unit_price_usd", math.nan),
-            ("unit_price_usd", True), ("cached_input_per_mtok", math.nan),
-            ("output_per_mtok", -0.5), ("billing_unit", ""), ("billing_unit", 5),
-            ("currency", 840), ("quality_tier", ["hd"]),
-        ]))
+        key, bad = draw(
+            st.sampled_from(
+                [
+                    ("unit_price_usd", -1),
+                    ("unit_price_usd", "0.5"),
+                    ("unit_price_usd", math.nan),
+                    ("unit_price_usd", True),
+                    ("cached_input_per_mtok", math.nan),
+                    ("output_per_mtok", -0.5),
+                    ("billing_unit", ""),
+                    ("billing_unit", 5),
+                    ("currency", 840),
+                    ("quality_tier", ["hd"]),
+                ]
+            )
+        )
         row[key] = bad
     if malformed and draw(st.integers(0, 15)) == 0:
         return draw(st.sampled_from(["image", 0.5, None, ["USD"]]))
@@ -99,8 +128,9 @@ def entries(draw, name, malformed=False):
 @st.composite
 def catalogs(draw, min_size=0, max_size=12, malformed=False):
     """Lists of entries; with ``malformed``, some carry a pricing row the schema rejects."""
-    names = draw(st.lists(st.sampled_from(NAMES), unique=True, min_size=min_size,
-                          max_size=max_size))
+    names = draw(
+        st.lists(st.sampled_from(NAMES), unique=True, min_size=min_size, max_size=max_size)
+    )
     return [draw(entries(name, malformed)) for name in names]
 
 
@@ -130,15 +160,23 @@ atoms = st.one_of(
     st.just(s.Field("healthy")),
     st.booleans().map(s.Bool),
     # a comparison must read the entry (a constant one is a compile error)
-    st.builds(s.Compare, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), numeric, numeric)
-    .filter(s.fields_used),
+    st.builds(
+        s.Compare, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), numeric, numeric
+    ).filter(s.fields_used),
     st.builds(s.Compare, st.sampled_from(["==", "!="]), textual, textual).filter(s.fields_used),
-    st.builds(s.Compare, st.sampled_from(["==", "!="]), st.just(s.Field("healthy")),
-              st.booleans().map(s.Bool)),
+    st.builds(
+        s.Compare,
+        st.sampled_from(["==", "!="]),
+        st.just(s.Field("healthy")),
+        st.booleans().map(s.Bool),
+    ),
     _in(st.sampled_from(NUMBER_FIELDS).map(s.Field), number_literals),
     _in(st.sampled_from(STRING_FIELDS).map(s.Field), string_literals),
-    st.builds(s.Matches, st.sampled_from(STRING_FIELDS).map(s.Field),
-              st.sampled_from(["*", "qwen*", "?-*", "m1*", "*b*", "text", "M?"]).map(s.String)),
+    st.builds(
+        s.Matches,
+        st.sampled_from(STRING_FIELDS).map(s.Field),
+        st.sampled_from(["*", "qwen*", "?-*", "m1*", "*b*", "text", "M?"]).map(s.String),
+    ),
 )
 
 conditions = st.recursive(
@@ -164,6 +202,7 @@ policies = st.builds(s.Policy, conditions, st.lists(order_keys, max_size=3).map(
 
 
 # --- the reference interpreter ------------------------------------------------
+
 
 def _row_is_valid(row) -> bool:
     """A pricing row as the catalog schema (and finiteness) accepts it."""
@@ -217,8 +256,11 @@ def _raw(entry, name):
         best = _unit_row(entry)
         return None if best is None else best[0 if name == "unit_price" else 1]
     if name == "cached_input_per_mtok":
-        cached = [row["cached_input_per_mtok"] for row in _usd_rows(entry)
-                  if row.get("cached_input_per_mtok") is not None]
+        cached = [
+            row["cached_input_per_mtok"]
+            for row in _usd_rows(entry)
+            if row.get("cached_input_per_mtok") is not None
+        ]
         return min(cached) if cached else None
     if name == "endpoint":
         category = entry.get("category")
@@ -297,8 +339,11 @@ def holds(node, entry) -> bool:
         if left is None or right is None:
             return False
         return {
-            "==": left == right, "<": left < right, "<=": left <= right,
-            ">": left > right, ">=": left >= right,
+            "==": left == right,
+            "<": left < right,
+            "<=": left <= right,
+            ">": left > right,
+            ">=": left >= right,
         }[node.op]
     if isinstance(node, s.In):
         if node.negated:

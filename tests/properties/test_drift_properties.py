@@ -27,18 +27,27 @@ NAMES = [e["model_name"] for e in ENTRIES]
 BOOK = load_policies(DATA / "drift.yaml")
 OLD = Catalog.from_entries(ENTRIES)
 
-prices = st.one_of(st.none(), st.sampled_from([0.0, 0.08, 0.3, 0.5]),
-                   st.floats(0, 2, allow_nan=False))
+prices = st.one_of(
+    st.none(), st.sampled_from([0.0, 0.08, 0.3, 0.5]), st.floats(0, 2, allow_nan=False)
+)
 edits = st.one_of(
     st.tuples(st.just("remove"), st.sampled_from(NAMES)),
     st.tuples(st.just("price"), st.sampled_from(NAMES), prices),
-    st.tuples(st.just("health"), st.sampled_from(NAMES),
-              st.sampled_from(["healthy", "degraded", "down"])),
-    st.tuples(st.just("category"), st.sampled_from(NAMES),
-              st.sampled_from(["text", "code", "rerank", "audio"])),
+    st.tuples(
+        st.just("health"), st.sampled_from(NAMES), st.sampled_from(["healthy", "degraded", "down"])
+    ),
+    st.tuples(
+        st.just("category"),
+        st.sampled_from(NAMES),
+        st.sampled_from(["text", "code", "rerank", "audio"]),
+    ),
     st.tuples(st.just("untag"), st.sampled_from(NAMES), st.sampled_from(["tool_use", "chat"])),
-    st.tuples(st.just("add"), st.sampled_from(["groq/aaa", "groq/zzz", "groq/m"]), prices,
-              st.sampled_from([8192, 128000, 262144])),
+    st.tuples(
+        st.just("add"),
+        st.sampled_from(["groq/aaa", "groq/zzz", "groq/m"]),
+        prices,
+        st.sampled_from([8192, 128000, 262144]),
+    ),
 )
 
 
@@ -50,9 +59,16 @@ def edited(changes: list[tuple]) -> Catalog:
         if kind == "remove":
             entries = [e for e in entries if e["model_name"] != name]
         elif kind == "add" and not found:
-            entries.append({"model_name": name, "category": "text", "health_status": "healthy",
-                            "supports": ["chat", "tool_use"], "output_per_mtok": change[2],
-                            "context_window": change[3]})
+            entries.append(
+                {
+                    "model_name": name,
+                    "category": "text",
+                    "health_status": "healthy",
+                    "supports": ["chat", "tool_use"],
+                    "output_per_mtok": change[2],
+                    "context_window": change[3],
+                }
+            )
         for entry in found:
             if kind == "price":
                 entry["output_per_mtok"] = change[2]
@@ -62,8 +78,7 @@ def edited(changes: list[tuple]) -> Catalog:
                 entry["category"] = change[2]
             elif kind == "untag":
                 entry["supports"] = [t for t in entry["supports"] if t != change[2]]
-    return Catalog.from_entries([{k: v for k, v in e.items() if v is not None}
-                                 for e in entries])
+    return Catalog.from_entries([{k: v for k, v in e.items() if v is not None} for e in entries])
 
 
 @settings(max_examples=300, deadline=None)
@@ -109,5 +124,4 @@ def test_the_reason_matches_an_independent_recomputation(name, changes):
     assert (reason == "tie-break") == keys_equal
     if reason == "outranked":
         assert drift["detail"]["winner"]["value"] != drift["detail"]["locked_value"]
-    assert drift["detail"]["winner"]["was_candidate"] == (now["model_name"]
-                                                          in locked["candidates"])
+    assert drift["detail"]["winner"]["was_candidate"] == (now["model_name"] in locked["candidates"])

@@ -37,16 +37,18 @@ KEYS = [
 ]
 price = st.one_of(st.none(), st.sampled_from([0, 0.05, 0.2, 0.5, 1, 2.5]))
 entries = st.lists(
-    st.fixed_dictionaries({
-        "model_name": st.text("abcm-", min_size=1, max_size=4),
-        "category": st.sampled_from(["text", "code", "vision", "embedding", "rerank"]),
-        "supports": st.lists(st.sampled_from(["chat", "tool_use", "vision"]), unique=True),
-        "health_status": st.sampled_from(["healthy", "degraded"]),
-        "provider": st.sampled_from(["acme", "zeta"]),
-        "input_per_mtok": price,
-        "output_per_mtok": price,
-        "context_window": st.sampled_from([4096, 32000, 128000]),
-    }),
+    st.fixed_dictionaries(
+        {
+            "model_name": st.text("abcm-", min_size=1, max_size=4),
+            "category": st.sampled_from(["text", "code", "vision", "embedding", "rerank"]),
+            "supports": st.lists(st.sampled_from(["chat", "tool_use", "vision"]), unique=True),
+            "health_status": st.sampled_from(["healthy", "degraded"]),
+            "provider": st.sampled_from(["acme", "zeta"]),
+            "input_per_mtok": price,
+            "output_per_mtok": price,
+            "context_window": st.sampled_from([4096, 32000, 128000]),
+        }
+    ),
     max_size=8,
     unique_by=lambda e: e["model_name"],
 )

@@ -34,9 +34,11 @@ def get(name: str) -> ModuleType:
 def summary(reports: list[PolicyReport], catalog: Any) -> str:
     """``N passed, M failed (K policies, catalog SRC)``: the last line of text, github and tap."""
     failed = sum(1 for r in reports if not r.passed)
-    return (f"{len(reports) - failed} passed, {failed} failed "
-            f"({plural(len(reports), 'policy', 'policies')}, "
-            f"catalog {catalog.source})")
+    return (
+        f"{len(reports) - failed} passed, {failed} failed "
+        f"({plural(len(reports), 'policy', 'policies')}, "
+        f"catalog {catalog.source})"
+    )
 
 
 def catalog_info(catalog: Any) -> dict[str, Any]:
@@ -47,9 +49,11 @@ def catalog_info(catalog: Any) -> dict[str, Any]:
 def catalog_line(catalog: Any) -> str:
     """``catalog SRC: sha256 0123456789ab, fetched T[, stale], N models``, for text reports."""
     info = catalog_info(catalog)
-    return (f"catalog {info['source']}: sha256 {info['sha256'][:12]}, fetched "
-            f"{info['fetched_at'] or 'at an unknown time'}"
-            f"{', stale' if info['stale'] else ''}, {info['models']} models")
+    return (
+        f"catalog {info['source']}: sha256 {info['sha256'][:12]}, fetched "
+        f"{info['fetched_at'] or 'at an unknown time'}"
+        f"{', stale' if info['stale'] else ''}, {info['models']} models"
+    )
 
 
 def load_errors(error: PolicyError) -> list[PolicyError]:

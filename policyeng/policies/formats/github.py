@@ -10,8 +10,12 @@ from ..check import PolicyReport
 from . import catalog_line, load_errors, summary
 
 
-def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = None,
-           notes: Sequence[str] = ()) -> str:
+def render(
+    reports: list[PolicyReport],
+    catalog: Any,
+    lock_path: str | None = None,
+    notes: Sequence[str] = (),
+) -> str:
     """One ``::error`` per failure and one ``::warning`` per note, at the policy's line.
 
     The catalog's own warnings (a fall-back copy, skipped entries) come first, as
@@ -21,11 +25,19 @@ def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = No
     lines = [f"::warning title=catalog::{_escape_data(note)}" for note in notes]
     for report in reports:
         for reason in report.failures:
-            lines.append(annotation(report.file, report.line, None,
-                                    f"policy '{report.name}': {reason}"))
+            lines.append(
+                annotation(report.file, report.line, None, f"policy '{report.name}': {reason}")
+            )
         for note in report.warnings:
-            lines.append(annotation(report.file, report.line, None,
-                                    f"policy '{report.name}': {note}", level="warning"))
+            lines.append(
+                annotation(
+                    report.file,
+                    report.line,
+                    None,
+                    f"policy '{report.name}': {note}",
+                    level="warning",
+                )
+            )
     lines.append(catalog_line(catalog))
     lines.append(summary(reports, catalog))
     return "\n".join(lines)
@@ -33,12 +45,12 @@ def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = No
 
 def render_load_errors(error: PolicyError) -> str:
     """A load error (or several) as ``::error file=F,line=L,col=C::message`` lines."""
-    return "\n".join(annotation(e.source, e.line, e.column, e.message)
-                     for e in load_errors(error))
+    return "\n".join(annotation(e.source, e.line, e.column, e.message) for e in load_errors(error))
 
 
-def annotation(file: str, line: int | None, column: int | None, message: str,
-               level: str = "error") -> str:
+def annotation(
+    file: str, line: int | None, column: int | None, message: str, level: str = "error"
+) -> str:
     """One workflow command; data and properties escaped as GitHub documents."""
     properties = f"file={_escape_property(file)}"
     if line is not None:

@@ -12,8 +12,12 @@ from ..lock import describe
 from . import catalog_info, load_errors
 
 
-def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = None,
-           notes: Sequence[str] = ()) -> str:
+def render(
+    reports: list[PolicyReport],
+    catalog: Any,
+    lock_path: str | None = None,
+    notes: Sequence[str] = (),
+) -> str:
     """One testsuite per file, one testcase per policy; the catalog in each suite's properties.
 
     Properties: ``catalog`` (``SRC sha256:DIGEST``, as before), ``catalog.source``,
@@ -26,11 +30,14 @@ def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = No
         by_file.setdefault(report.file, []).append(report)
     root = _root(tests=len(reports), failures=sum(1 for r in reports if not r.passed))
     for file, group in by_file.items():
-        suite = _suite(root, file, tests=len(group),
-                       failures=sum(1 for r in group if not r.passed))
+        suite = _suite(root, file, tests=len(group), failures=sum(1 for r in group if not r.passed))
         properties = ET.SubElement(suite, "properties")
-        ET.SubElement(properties, "property", name="catalog",
-                      value=f"{catalog.source} sha256:{catalog.sha256}")
+        ET.SubElement(
+            properties,
+            "property",
+            name="catalog",
+            value=f"{catalog.source} sha256:{catalog.sha256}",
+        )
         for key, value in info.items():
             shown = str(value).lower() if isinstance(value, bool) else str(value or "")
             ET.SubElement(properties, "property", name=f"catalog.{key}", value=shown)
@@ -42,8 +49,7 @@ def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = No
                 out = [describe(report.pick), *(f"warning: {w}" for w in report.warnings)]
                 ET.SubElement(case, "system-out").text = "\n".join(out)
             else:
-                failure = ET.SubElement(case, "failure", message=report.failures[0],
-                                        type="policy")
+                failure = ET.SubElement(case, "failure", message=report.failures[0], type="policy")
                 failure.text = "\n".join(report.failures)
     return _xml(root)
 
@@ -58,21 +64,35 @@ def render_load_errors(error: PolicyError) -> str:
     for file, errors in by_file.items():
         first = errors[0]
         case = _case(suite, file, file, first.line)
-        failed = ET.SubElement(case, "error", type=first.kind,
-                               message=f"{first.location}: {first.message}")
+        failed = ET.SubElement(
+            case, "error", type=first.kind, message=f"{first.location}: {first.message}"
+        )
         failed.text = "\n".join(str(e) for e in errors)
     return _xml(root)
 
 
 def _root(*, tests: int, failures: int = 0, errors: int = 0) -> ET.Element:
-    return ET.Element("testsuites", name="policyeng check", tests=str(tests),
-                      failures=str(failures), errors=str(errors))
+    return ET.Element(
+        "testsuites",
+        name="policyeng check",
+        tests=str(tests),
+        failures=str(failures),
+        errors=str(errors),
+    )
 
 
-def _suite(root: ET.Element, name: str, *, tests: int, failures: int = 0,
-           errors: int = 0) -> ET.Element:
-    return ET.SubElement(root, "testsuite", name=name, tests=str(tests),
-                         failures=str(failures), errors=str(errors), skipped="0")
+def _suite(
+    root: ET.Element, name: str, *, tests: int, failures: int = 0, errors: int = 0
+) -> ET.Element:
+    return ET.SubElement(
+        root,
+        "testsuite",
+        name=name,
+        tests=str(tests),
+        failures=str(failures),
+        errors=str(errors),
+        skipped="0",
+    )
 
 
 def _case(suite: ET.Element, file: str, name: str, line: int | None) -> ET.Element:

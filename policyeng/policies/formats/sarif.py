@@ -29,16 +29,22 @@ SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 RULES: dict[str, str] = {
     "unresolved": "The policy and its fallbacks resolve to no model in the catalog.",
     "expect": "The model the policy picks breaks the policy's expect block.",
-    **{f"drift/{reason}": f"The pick differs from the lock file: {why}" for reason, why in (
-        ("fallback", "the policy that resolved then matches nothing now (or resolves again), "
-                     "so another policy of the fallback chain answers."),
-        ("removed", "the locked model is no longer in the catalog."),
-        ("fails", "the locked model fails a clause of the policy now."),
-        ("no-endpoint", "the locked model's category no longer maps to an endpoint."),
-        ("endpoint", "the locked model is now called through another endpoint."),
-        ("outranked", "the locked model still passes, but another model ranks ahead."),
-        ("tie-break", "the ranking keys are equal and model_name decided."),
-    )},
+    **{
+        f"drift/{reason}": f"The pick differs from the lock file: {why}"
+        for reason, why in (
+            (
+                "fallback",
+                "the policy that resolved then matches nothing now (or resolves again), "
+                "so another policy of the fallback chain answers.",
+            ),
+            ("removed", "the locked model is no longer in the catalog."),
+            ("fails", "the locked model fails a clause of the policy now."),
+            ("no-endpoint", "the locked model's category no longer maps to an endpoint."),
+            ("endpoint", "the locked model is now called through another endpoint."),
+            ("outranked", "the locked model still passes, but another model ranks ahead."),
+            ("tie-break", "the ranking keys are equal and model_name decided."),
+        )
+    },
     "not-locked": "The policy is not in the lock file.",
     "not-defined": "The lock file has a policy the policy files no longer define.",
     "load": "A policy file does not load (YAML, schema, policy syntax or types).",
@@ -46,29 +52,40 @@ RULES: dict[str, str] = {
 assert {f"drift/{r}" for r in DRIFT_REASONS} <= set(RULES)
 
 
-def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = None,
-           notes: Sequence[str] = ()) -> str:
+def render(
+    reports: list[PolicyReport],
+    catalog: Any,
+    lock_path: str | None = None,
+    notes: Sequence[str] = (),
+) -> str:
     """A SARIF log with one run: every failure of every policy as a result at its line."""
     results = []
     for report in reports:
         for failure in report.failures:
             rule = _rule_of(failure, report)
-            result = _result(rule, f"policy '{report.name}': {failure}", report.file,
-                             report.line, report.column)
-            result["properties"] = {"policy": report.name, "pick": report.pick,
-                                    "locked": report.locked}
+            result = _result(
+                rule, f"policy '{report.name}': {failure}", report.file, report.line, report.column
+            )
+            result["properties"] = {
+                "policy": report.name,
+                "pick": report.pick,
+                "locked": report.locked,
+            }
             if rule.startswith("drift/"):
                 result["properties"]["drift"] = report.drift
             results.append(result)
-    invocation = {"executionSuccessful": True, "toolExecutionNotifications": [
-        {"level": "warning", "message": {"text": note}} for note in notes]}
+    invocation = {
+        "executionSuccessful": True,
+        "toolExecutionNotifications": [
+            {"level": "warning", "message": {"text": note}} for note in notes
+        ],
+    }
     return _log(results, invocation, {"catalog": catalog_info(catalog)})
 
 
 def render_load_errors(error: PolicyError) -> str:
     """One ``load`` result per mistake, at its file, line and column."""
-    results = [_result("load", e.message, e.source, e.line, e.column)
-               for e in load_errors(error)]
+    results = [_result("load", e.message, e.source, e.line, e.column) for e in load_errors(error)]
     invocation = {"executionSuccessful": False, "toolExecutionNotifications": []}
     return _log(results, invocation, {})
 
@@ -80,8 +97,9 @@ def _rule_of(failure: str, report: PolicyReport) -> str:
     return kind if kind in RULES else "expect"
 
 
-def _result(rule: str, message: str, file: str, line: int | None,
-            column: int | None) -> dict[str, Any]:
+def _result(
+    rule: str, message: str, file: str, line: int | None, column: int | None
+) -> dict[str, Any]:
     region: dict[str, int] = {}
     if line is not None:
         region["startLine"] = max(1, line)
@@ -90,8 +108,13 @@ def _result(rule: str, message: str, file: str, line: int | None,
     location: dict[str, Any] = {"artifactLocation": {"uri": _uri(file)}}
     if region:
         location["region"] = region
-    return {"ruleId": rule, "ruleIndex": list(RULES).index(rule), "level": "error",
-            "message": {"text": message}, "locations": [{"physicalLocation": location}]}
+    return {
+        "ruleId": rule,
+        "ruleIndex": list(RULES).index(rule),
+        "level": "error",
+        "message": {"text": message},
+        "locations": [{"physicalLocation": location}],
+    }
 
 
 def _uri(file: str) -> str:
@@ -102,17 +125,28 @@ def _uri(file: str) -> str:
     return quote(path.as_posix())
 
 
-def _log(results: list[dict[str, Any]], invocation: dict[str, Any],
-         properties: dict[str, Any]) -> str:
+def _log(
+    results: list[dict[str, Any]], invocation: dict[str, Any], properties: dict[str, Any]
+) -> str:
     driver = {
         "name": "policyeng",
         "version": __version__,
-        "rules": [{"id": rule, "shortDescription": {"text": text},
-                   "defaultConfiguration": {"level": "error"}} for rule, text in RULES.items()],
+        "rules": [
+            {
+                "id": rule,
+                "shortDescription": {"text": text},
+                "defaultConfiguration": {"level": "error"},
+            }
+            for rule, text in RULES.items()
+        ],
     }
-    run: dict[str, Any] = {"tool": {"driver": driver}, "invocations": [invocation],
-                           "results": results}
+    run: dict[str, Any] = {
+        "tool": {"driver": driver},
+        "invocations": [invocation],
+        "results": results,
+    }
     if properties:
         run["properties"] = properties
-    return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2,
-                      ensure_ascii=False)
+    return json.dumps(
+        {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2, ensure_ascii=False
+    )

@@ -19,27 +19,39 @@ from ..lock import describe
 from . import catalog_info, catalog_line, load_errors, summary
 
 
-def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = None,
-           notes: Sequence[str] = ()) -> str:
+def render(
+    reports: list[PolicyReport],
+    catalog: Any,
+    lock_path: str | None = None,
+    notes: Sequence[str] = (),
+) -> str:
     """``ok N - name -> model`` or ``not ok N - name`` with its diagnostics."""
     lines = ["TAP version 14", f"1..{len(reports)}"]
     lines.extend(f"# warning: {_comment(note)}" for note in notes)
     for number, report in enumerate(reports, 1):
         if report.passed:
-            lines.append(f"ok {number} - {_description(report.name)} -> "
-                         f"{_description(describe(report.pick))}")
-            lines.extend(f"# warning: {_comment(report.name)}: {_comment(note)}"
-                         for note in report.warnings)
+            lines.append(
+                f"ok {number} - {_description(report.name)} -> "
+                f"{_description(describe(report.pick))}"
+            )
+            lines.extend(
+                f"# warning: {_comment(report.name)}: {_comment(note)}" for note in report.warnings
+            )
             continue
         lines.append(f"not ok {number} - {_description(report.name)}")
-        data: dict[str, Any] = {"file": report.file, "line": report.line,
-                                "failures": [str(f) for f in report.failures],
-                                "warnings": report.warnings, "pick": report.pick}
+        data: dict[str, Any] = {
+            "file": report.file,
+            "line": report.line,
+            "failures": [str(f) for f in report.failures],
+            "warnings": report.warnings,
+            "pick": report.pick,
+        }
         if report.locked is not None:
             data["locked"] = report.locked
             data["drift"] = report.drift
-        lines.extend(_yaml_block({"message": str(report.failures[0]), "severity": "fail",
-                                  "data": data}))
+        lines.extend(
+            _yaml_block({"message": str(report.failures[0]), "severity": "fail", "data": data})
+        )
     lines.append(f"# {_comment(catalog_line(catalog))}")
     lines.append(f"# catalog: {json.dumps(catalog_info(catalog))}")
     lines.append(f"# {_comment(summary(reports, catalog))}")
@@ -52,9 +64,15 @@ def render_load_errors(error: PolicyError) -> str:
     lines = ["TAP version 14", f"1..{len(errors)}"]
     for number, e in enumerate(errors, 1):
         lines.append(f"not ok {number} - {_description(e.location or e.source)}")
-        lines.extend(_yaml_block({"message": e.message, "severity": "fail",
-                                  "data": {"file": e.source, "line": e.line,
-                                           "column": e.column, "kind": e.kind}}))
+        lines.extend(
+            _yaml_block(
+                {
+                    "message": e.message,
+                    "severity": "fail",
+                    "data": {"file": e.source, "line": e.line, "column": e.column, "kind": e.kind},
+                }
+            )
+        )
     return "\n".join(lines)
 
 

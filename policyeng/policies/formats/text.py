@@ -12,8 +12,12 @@ from ..lock import DriftFailure, describe, drifted
 from . import catalog_line, summary
 
 
-def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = None,
-           notes: Sequence[str] = ()) -> str:
+def render(
+    reports: list[PolicyReport],
+    catalog: Any,
+    lock_path: str | None = None,
+    notes: Sequence[str] = (),
+) -> str:
     """``PASS name  -> model (endpoint)`` / ``FAIL name  reason`` lines, then a summary.
 
     A drift reads as two lines: what was locked and what is picked now, then
@@ -33,13 +37,18 @@ def render(reports: list[PolicyReport], catalog: Any, lock_path: str | None = No
     moved = drifted(reports)
     if moved:
         rows = [("policy", "locked", "now", "reason")]
-        rows += [(r.name, describe(r.locked), describe(r.pick), r.drift["reason"])
-                 for r in moved if r.drift is not None]
+        rows += [
+            (r.name, describe(r.locked), describe(r.pick), r.drift["reason"])
+            for r in moved
+            if r.drift is not None
+        ]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         lines.append("")
         lines.append(f"drift against {lock_path}:")
-        lines.extend(f"  {a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}".rstrip()
-                     for a, b, c, d in rows)
+        lines.extend(
+            f"  {a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}".rstrip()
+            for a, b, c, d in rows
+        )
     lines.append(catalog_line(catalog))
     lines.append(summary(reports, catalog))
     # Names, picks and reasons come from the catalog and the lock: shown, never obeyed.
