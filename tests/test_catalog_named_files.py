@@ -153,3 +153,18 @@ def test_an_unclear_offline_setting_is_a_usage_error(monkeypatch):
         load_catalog("builtin")
     monkeypatch.setenv("POLICYENG_OFFLINE", "off")
     assert len(load_catalog("builtin")) == 55
+
+
+def test_a_catalog_file_over_the_size_limit_exits_3_before_reading_it_all(
+    write_catalog, monkeypatch
+):
+    import policyeng.catalog.sources as sources
+
+    path = write_catalog([{"model_name": f"m{i}", "category": "text"} for i in range(50)])
+    monkeypatch.setattr(sources, "MAX_CATALOG_FILE_BYTES", 1024)
+    with pytest.raises(
+        CatalogError, match=r"is over 1,024 bytes, the most a catalog file may hold"
+    ):
+        load_catalog(str(path))
+    monkeypatch.setattr(sources, "MAX_CATALOG_FILE_BYTES", 10 * 1024 * 1024)
+    assert len(load_catalog(str(path))) == 50

@@ -40,7 +40,6 @@ from urllib.parse import urljoin, urlsplit
 from .._version import __version__
 from ..errors import CatalogError
 from ..text import plural
-from .model import MAX_CATALOG_BYTES
 
 if TYPE_CHECKING:
     import httpx
@@ -67,7 +66,7 @@ class FetchSettings:
     retry_after_max: float = 10.0
     #: the whole fetch, retries and back-off included, gives up after this
     deadline: float = 30.0
-    max_bytes: int = MAX_CATALOG_BYTES
+    max_bytes: int = 32 * MiB
     max_redirects: int = 5
 
 

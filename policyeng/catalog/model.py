@@ -20,9 +20,6 @@ from ..text import plural
 if TYPE_CHECKING:
     from .validation import Skipped
 
-#: The most a catalog body may hold, read from a file or a URL: far above any real
-#: catalog (a few MiB), far below what would exhaust a deployment's memory.
-MAX_CATALOG_BYTES = 32 * 1024 * 1024
 #: category -> endpoint, from the provider's model discovery page.
 ENDPOINTS = {
     "text": "/v1/chat/completions",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CatalogError, CatalogWarning, UsageError
 from . import recent
-from .model import MAX_CATALOG_BYTES, Catalog, apply_live, parse_catalog
+from .model import Catalog, apply_live, parse_catalog
 
 if TYPE_CHECKING:
     from .http import FetchSettings, Progress
@@ -33,6 +33,9 @@ SOURCES = "a catalog source is `builtin`, a path to a JSON file, or an http(s):/
 
 #: The provider's live catalog: the first source of the default chain.
 DEFAULT_URL = "https://tokens.flex.ai/api/models"
+#: The most a catalog file may hold: a real catalog is a few MiB and a synthetic
+#: 100,000-model one about 50 MiB; past this, reading would only exhaust memory.
+MAX_CATALOG_FILE_BYTES = 256 * 1024 * 1024
 TRUTHY = frozenset({"1", "true", "yes", "on"})
 FALSY = frozenset({"", "0", "false", "no", "off"})
 
@@ -213,7 +216,7 @@ def _read_file(source: str, strict: bool) -> Catalog:
     from .times import iso_time
 
     try:
-        body = read_regular_file(source, MAX_CATALOG_BYTES)
+        body = read_regular_file(source, MAX_CATALOG_FILE_BYTES)
         mtime = os.stat(source).st_mtime
     except FileNotFoundError:
         guess = did_you_mean(source, ["builtin"], cutoff=0.75) if os.sep not in source else ""
@@ -224,7 +227,8 @@ def _read_file(source: str, strict: bool) -> Catalog:
         raise CatalogError("not a regular file", source=source, hint=SOURCES) from None
     except FileTooLarge:
         raise CatalogError(
-            f"is over the {MAX_CATALOG_BYTES // 2**20} MiB a catalog may hold", source=source
+            f"is over {MAX_CATALOG_FILE_BYTES:,} bytes, the most a catalog file may hold",
+            source=source,
         ) from None
     except OSError as exc:
         raise CatalogError(f"cannot read: {exc.strerror}", source=source) from None
