@@ -25,7 +25,12 @@ How it behaves, and why:
   ``policyeng`` logger, with a reason (``runtime.changes``).
 - Fork: a resolver started before ``os.fork()`` (a pre-forking server that
   loads the app first) restarts its refresh thread in the child, with fresh
-  locks; the child keeps the parent's catalog and breakers.
+  locks; the child keeps the parent's catalog and breakers (``runtime.forks``).
+
+This module is the public class: its lifecycle, the refresh loop and
+``status()``. What a policy resolves to over one state is ``runtime.picks``;
+watching picks and reporting their changes, ``runtime.publisher``; checking
+the constructor's arguments, ``runtime.arguments``.
 """
 
 from __future__ import annotations
@@ -35,21 +40,32 @@ import math
 import os
 import random
 import threading
-import weakref
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
 from ..catalog.model import QUIET_THREADS, Catalog
-from ..catalog.sources import DEFAULT_URL, is_url, load_catalog
+from ..catalog.sources import is_url, load_catalog
 from ..catalog.times import iso_time
-from ..engine import Policy, Selection, compile
-from ..errors import CatalogError, NoMatch, PolicyError, UsageError
+from ..engine import Selection
+from ..errors import CatalogError, UsageError
 from ..text import plural, visible
+from .arguments import (
+    PolicyPaths,
+    chain_source,
+    check_catalog,
+    check_live,
+    load_book,
+    read_locked,
+    seconds,
+)
 from .breakers import Breakers
-from .changes import Change, Pick, change_reason
+from .changes import Change
 from .clock import Clock
+from .forks import forget, restart_after_fork
+from .picks import Picker, State
+from .publisher import PickPublisher
 
 log = logging.getLogger("policyeng")
 
@@ -59,29 +75,6 @@ FIRST_BACKOFF = 1.0
 JITTER = 0.1
 #: How long ``close()`` waits for a refresh thread stuck in a fetch before leaving it behind.
 CLOSE_TIMEOUT = 2.0
-#: Distinct policy expressions remembered; policy names always are.
-EXPRESSION_LIMIT = 1024
-#: Policy expressions watched for changes (each change of state recomputes every watched
-#: pick); policy names always are.
-WATCHED_EXPRESSIONS = 64
-
-PolicyPaths = str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | None
-
-
-@dataclass
-class _State:
-    """Everything ``select`` reads, replaced as a whole whenever any of it changes."""
-
-    catalog: Catalog
-    generation: int
-    stale: bool
-    open: frozenset[str]
-    #: monotonic time at which this state must be looked at again (a breaker closes, or
-    #: ``max_stale`` runs out)
-    expires: float
-    failed: CatalogError | None = None
-    memo: dict[str, Selection] = field(default_factory=dict)
-    no_match: dict[str, NoMatch] = field(default_factory=dict)
 
 
 class Resolver:
@@ -113,26 +106,20 @@ class Resolver:
         jitter: Callable[[], float] | None = None,
         settings: Any = None,
     ) -> None:
-        self.refresh_interval = _seconds("refresh", refresh)
-        self.max_stale = None if max_stale is None else _seconds("max_stale", max_stale)
-        if not isinstance(live, bool):
-            raise TypeError(f"live is True or False, not {live!r}")
-        self.live = live
+        self.refresh_interval = seconds("refresh", refresh)
+        self.max_stale = None if max_stale is None else seconds("max_stale", max_stale)
+        self.live = check_live(live)
         self._clock = clock or Clock()
         self._jitter = jitter or (lambda: random.uniform(1 - JITTER, 1 + JITTER))
         self._breakers = Breakers(cooldown, allowed_fails, self._clock)
-        self._book = _load_book(paths)
-        self._locked = _read_locked(lock, self._book)
+        self._book = load_book(paths)
+        self._locked = read_locked(lock, self._book)
+        check_catalog(catalog)
         self._fixed: Catalog | None = None
         if isinstance(catalog, Catalog):
             self._fixed, self.source = catalog, catalog.source
-        elif catalog is None or isinstance(catalog, (str, os.PathLike)):
-            self.source = self._chain_source(catalog)
         else:
-            raise TypeError(
-                "catalog is a source (builtin, a path, a URL), a Catalog or None, "
-                f"not {type(catalog).__name__}"
-            )
+            self.source = chain_source(catalog, self._book)
         self._named = catalog is not None
         self._start_settings = settings  # None: the usual retries for the first load
         if settings is None:
@@ -140,26 +127,22 @@ class Resolver:
 
             settings = FetchSettings(retries=0)  # refreshes back off on their own
         self._settings = settings
-        self._callbacks: list[Callable[[Change], Any]] = []
-        self._state: _State | None = None
+        self._state: State | None = None
         self._started = self._closed = False
         self._thread: threading.Thread | None = None
-        self._picks: dict[str, Pick | None] = {}
-        self._watched_expressions = 0
-        self._published: tuple[Catalog, frozenset[str]] | None = None
+        self._picker = Picker(self._book, self._locked)
+        self._changes = PickPublisher(self._picker, lambda: self._state)
         self._refreshes = self._refresh_failures = self._failures_in_a_row = 0
         self._last_refresh_at: float | None = None
         self._last_error: str | None = None
         self._confirmed_at = 0.0
         self._fetched_ts: float | None = None
         self._next_refresh_at = math.inf
-        self._in_callback = threading.local()
         self._make_locks()
 
     def _make_locks(self) -> None:
         self._start_lock = threading.Lock()
         self._write_lock = threading.RLock()  # swaps of the state
-        self._publish_lock = threading.RLock()  # computing picks and firing changes, in order
         self._refresh_done = threading.Condition()
         self._refreshing = False
         self._refresh_count = 0
@@ -206,11 +189,12 @@ class Resolver:
             stale = catalog.stale
             self._fetched_ts = self._fetch_time(catalog)
             self._install(catalog, stale=stale)
+            picks = self._changes.picks
             for name, pick in (self._locked or {}).items():
-                self._picks[name] = pick  # a lock not honoured now is a change, with its reason
+                picks[name] = pick  # a lock not honoured now is a change, with its reason
             for name in self._book.names if self._book is not None else ():
-                self._picks.setdefault(name, None)
-            self._publish(silent={n for n in self._picks if n not in (self._locked or {})})
+                picks.setdefault(name, None)
+            self._changes.publish(silent={n for n in picks if n not in (self._locked or {})})
             if stale:
                 self._failures_in_a_row = 1
                 self._schedule(FIRST_BACKOFF)
@@ -221,7 +205,7 @@ class Resolver:
                     self._interval() - ((self._age() or 0.0) if is_url(self.source) else 0.0)
                 )
             self._started = True
-            _LIVE.add(self)
+            restart_after_fork(self)
             self._start_thread()
         return self
 
@@ -243,7 +227,7 @@ class Resolver:
                     "policyeng resolver closed while a refresh was still fetching; "
                     "its result will be dropped"
                 )
-        _LIVE.discard(self)
+        forget(self)
 
     def __enter__(self) -> Resolver:
         return self.start()
@@ -284,129 +268,9 @@ class Resolver:
             return hit
         return self._select_slowly(state, name_or_expression)
 
-    def _select_slowly(self, state: _State, name: str) -> Selection:
-        if not isinstance(name, str):
-            raise TypeError(
-                f"select() takes a policy name or expression (str), not {type(name).__name__}"
-            )
-        if state.failed is not None:
-            raise CatalogError(state.failed.message, source=state.failed.source)
-        missed = state.no_match.get(name)
-        if missed is not None:
-            raise NoMatch(missed.message, funnel=missed.funnel, text=missed.text)
-        try:
-            selection = self._resolve(state, name)
-        except NoMatch as exc:
-            if self._rememberable(state, name):
-                state.no_match[name] = exc
-            raise
-        if self._rememberable(state, name):
-            state.memo[name] = selection
-            if name not in self._picks and self._watched_expressions < WATCHED_EXPRESSIONS:
-                self._watched_expressions += 1
-                self._picks.setdefault(name, _pick_of(selection))
-        return selection
-
-    def _rememberable(self, state: _State, name: str) -> bool:
-        return (self._book is not None and name in self._book) or len(state.memo) + len(
-            state.no_match
-        ) < EXPRESSION_LIMIT
-
-    def _resolve(self, state: _State, name: str) -> Selection:
-        """Walk the policy's chain: the first candidate whose breaker is closed wins."""
-        chain = self._chain(name)
-        catalog, skip = state.catalog, state.open
-        locked = self._locked.get(name) if self._locked else None
-        if locked is not None:
-            sticky = self._sticky(state, name, locked)
-            if sticky is not None:
-                return sticky
-        first: tuple[dict[str, Any], Policy, str | None] | None = None
-        for via, policy in chain:
-            pickable = [e for e in policy.filter(catalog) if "endpoint" in e]
-            if not pickable:
-                continue
-            usable = [e for e in pickable if e["model_name"] not in skip] if skip else pickable
-            if usable:
-                best = min(usable, key=policy.sort_key)
-                return self._selection(state, name, best, policy, via)
-            if first is None:
-                first = (min(pickable, key=policy.sort_key), policy, via)
-        if first is not None:  # every candidate's breaker is open: a failing model beats none
-            return self._selection(state, name, *first, degraded=True)
-        raise self._no_match(state, name, chain)
-
-    def _sticky(self, state: _State, name: str, locked: Pick) -> Selection | None:
-        """The locked model, while it is in the catalog, passes, has an endpoint and is not open."""
-        entry = state.catalog.get(locked.model_name)
-        policy = self._policy_for(name, locked.via)
-        if (
-            entry is None
-            or policy is None
-            or "endpoint" not in entry
-            or locked.model_name in state.open
-            or not policy.matches(entry)
-        ):
-            return None
-        return self._selection(state, name, entry, policy, locked.via)
-
-    def _selection(
-        self,
-        state: _State,
-        name: str,
-        entry: dict[str, Any],
-        policy: Policy,
-        via: str | None,
-        degraded: bool = False,
-    ) -> Selection:
-        return Selection(
-            entry,
-            policy,
-            state.catalog,
-            policy=name,
-            via=via if via != name else None,
-            stale=state.stale,
-            degraded=degraded,
-        )
-
-    def _chain(self, name: str) -> list[tuple[str | None, Policy]]:
-        """(name, compiled) for a policy and each fallback; (None, compiled) for an expression."""
-        book = self._book
-        if book is not None and name in book:
-            return [(current, book.policies[current].compiled) for current in book.chain(name)]
-        try:
-            return [(None, compile(name))]
-        except PolicyError:
-            if book is not None and _looks_like_a_name(name):
-                raise book._unknown(name) from None
-            raise
-
-    def _named_chain(self, name: str) -> list[tuple[str, Policy]]:
-        """The chain with a name for every step (an expression is named by its text)."""
-        return [(via or name, policy) for via, policy in self._chain(name)]
-
-    def _policy_for(self, name: str, via: str | None) -> Policy | None:
-        book = self._book
-        if book is None or name not in book:
-            try:
-                return compile(name)
-            except PolicyError:
-                return None
-        current = via or name
-        if current not in book.chain(name):
-            return None
-        return book.policies[current].compiled
-
-    def _no_match(
-        self, state: _State, name: str, chain: list[tuple[str | None, Policy]]
-    ) -> NoMatch:
-        from ..policies.book import Attempt, chain_no_match
-
-        tried = [
-            Attempt(via or name, error=policy.no_match(state.catalog, name=via))
-            for via, policy in chain
-        ]
-        return chain_no_match(name, tried)
+    def _select_slowly(self, state: State, name: str) -> Selection:
+        """Not remembered yet: work it out (and watch an expression for changes)."""
+        return self._picker.select(state, name, self._changes.watch)
 
     # --- failover ------------------------------------------------------------------------
 
@@ -453,9 +317,9 @@ class Resolver:
             after = self._state
         assert after is not None
         if before.open <= after.open:  # only opened: only picks of those models can change
-            self._publish(only=after.open - before.open)
+            self._changes.publish(only=after.open - before.open)
         else:
-            self._publish()
+            self._changes.publish()
 
     # --- change events -------------------------------------------------------------------
 
@@ -469,82 +333,8 @@ class Resolver:
         self._check_open()
         if not callable(callback):
             raise TypeError(f"on_change() takes a callable, not {type(callback).__name__}")
-        self._callbacks.append(callback)
+        self._changes.add(callback)
         return callback
-
-    def _publish(self, silent: Iterable[str] = (), only: frozenset[str] | None = None) -> None:
-        """Recompute the watched picks against the current state; report each change once.
-
-        ``only``: just the picks that are one of these models (breakers opened on
-        them: no other pick can change).
-        """
-        silent = set(silent)
-        changes: list[Change] = []
-        with self._publish_lock:
-            state = self._state
-            if state is None:
-                return
-            before = self._published
-            for name, old in list(self._picks.items()):
-                if only is not None and (old is None or old.model_name not in only):
-                    continue
-                try:
-                    new = _pick_of(self._select_slowly_quiet(state, name))
-                except (NoMatch, CatalogError, PolicyError):
-                    new = None
-                self._picks[name] = new
-                if (
-                    name in silent
-                    or _model(old) == _model(new)
-                    or (
-                        old is not None
-                        and new is not None
-                        and old.via != new.via
-                        and old.model_name == new.model_name
-                    )
-                ):
-                    continue
-                reason, detail = change_reason(
-                    old,
-                    new,
-                    chain=self._named_chain(name),
-                    catalog=state.catalog,
-                    old_catalog=before[0] if before else None,
-                    open_now=state.open,
-                    open_before=before[1] if before else frozenset(),
-                )
-                changes.append(
-                    Change(
-                        name,
-                        _model(old),
-                        _model(new),
-                        reason,
-                        old.via if old else None,
-                        new.via if new else None,
-                        detail,
-                    )
-                )
-            self._published = (state.catalog, state.open)
-            for change in changes:
-                log.info("pick changed: %s", change.describe())
-                self._fire(change)
-
-    def _select_slowly_quiet(self, state: _State, name: str) -> Selection:
-        hit = state.memo.get(name)
-        return hit if hit is not None else self._select_slowly(state, name)
-
-    def _fire(self, change: Change) -> None:
-        self._in_callback.active = True
-        try:
-            for callback in list(self._callbacks):
-                try:
-                    callback(change)
-                except Exception:
-                    log.exception(
-                        "an on_change callback raised (ignored) for %s", change.describe()
-                    )
-        finally:
-            self._in_callback.active = False
 
     # --- refreshing ----------------------------------------------------------------------
 
@@ -555,7 +345,7 @@ class Resolver:
         ``status()`` says what went wrong.
         """
         self._usable_state()
-        if getattr(self._in_callback, "active", False):
+        if self._changes.in_callback:
             return self.status()  # from a change callback: that refresh is this one
         self._refresh_once()
         return self.status()
@@ -625,7 +415,7 @@ class Resolver:
                 self._fetched_ts = self._fetch_time(catalog)
             self._install(catalog or self._state.catalog, stale=False)
             self._schedule(self._interval())
-        self._publish()
+        self._changes.publish()
         with self._write_lock:  # counted last: once status() shows it, all of it is visible
             self._refreshes += 1
 
@@ -649,7 +439,7 @@ class Resolver:
             delay,
             message,
         )
-        self._publish()
+        self._changes.publish()
         with self._write_lock:
             self._refresh_failures += 1
 
@@ -673,7 +463,7 @@ class Resolver:
                 )
             else:
                 expires = min(expires, self._clock.monotonic() - over)
-        self._state = _State(
+        self._state = State(
             catalog,
             (previous.generation + 1) if previous else 1,
             stale,
@@ -682,7 +472,7 @@ class Resolver:
             failed,
         )
 
-    def _advance(self) -> _State:
+    def _advance(self) -> State:
         """Time passed a breaker's cooldown or ``max_stale``: a new state, changes published."""
         with self._write_lock:
             state = self._state
@@ -692,8 +482,8 @@ class Resolver:
                 self._replace_state(state.catalog, state.stale)
                 state = self._state
         assert state is not None
-        if state.open != (self._published[1] if self._published else frozenset()):
-            self._publish()
+        if state.open != (self._changes.published[1] if self._changes.published else frozenset()):
+            self._changes.publish()
         return state
 
     def _schedule(self, delay: float) -> None:
@@ -784,19 +574,11 @@ class Resolver:
 
     # --- helpers -------------------------------------------------------------------------
 
-    def _chain_source(self, catalog: str | os.PathLike[str] | None) -> str:
-        if catalog is not None:
-            return os.fspath(catalog)
-        from ..policies.book import named_catalog
-
-        default = named_catalog(self._book) if self._book is not None else None
-        return os.environ.get("POLICYENG_CATALOG") or default or DEFAULT_URL
-
     def _check_open(self) -> None:
         if self._closed:
             raise UsageError("this Resolver is closed; create a new one")
 
-    def _usable_state(self) -> _State:
+    def _usable_state(self) -> State:
         state = self._state
         if state is None or self._closed:
             raise self._unusable()
@@ -813,66 +595,10 @@ class Resolver:
     def _after_fork_in_child(self) -> None:
         """In a forked child: fresh locks, and a refresh thread of its own."""
         self._make_locks()
-        self._in_callback = threading.local()
+        self._changes.make_locks()
         self._breakers.reinitialize_after_fork()
         if self._started and not self._closed:
             self._start_thread()
-
-
-def _load_book(paths: PolicyPaths):
-    if paths is None:
-        return None
-    from ..policies.book import load_policies
-
-    return load_policies(paths)
-
-
-def _read_locked(lock: str | os.PathLike[str] | None, book) -> dict[str, Pick] | None:
-    if lock is None:
-        return None
-    if not isinstance(lock, (str, os.PathLike)):
-        raise TypeError(f"lock is a path to a policies.lock, not {type(lock).__name__}")
-    from ..policies.lock import read_lock
-
-    data = read_lock(lock)
-    if book is None:
-        raise PolicyError(
-            "a lock names policies of policy files; pass them too (Resolver(paths, lock=...))",
-            kind="lock",
-            source=os.fspath(lock),
-        )
-    return {
-        name: Pick(
-            pick["model_name"], pick.get("via") if isinstance(pick.get("via"), str) else None
-        )
-        for name, pick in data["policies"].items()
-        if name in book
-    }
-
-
-def _seconds(name: str, value: object) -> float:
-    if (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
-    ):
-        return float(value)
-    raise ValueError(f"{name} is a number of seconds greater than 0, not {value!r}")
-
-
-def _looks_like_a_name(text: str) -> bool:
-    import re
-
-    return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", text) is not None
-
-
-def _pick_of(selection: Selection) -> Pick:
-    return Pick(selection.model_name, selection.via, selection.degraded)
-
-
-def _model(pick: Pick | None) -> str | None:
-    return pick.model_name if pick is not None else None
 
 
 def _timestamp(fetched_at: str) -> float:
@@ -890,16 +616,3 @@ def _offline() -> bool:
     from ..catalog.sources import _offline_from_environment
 
     return _offline_from_environment()
-
-
-#: Started resolvers, restarted in a forked child.
-_LIVE: weakref.WeakSet[Resolver] = weakref.WeakSet()
-
-
-def _restart_in_child() -> None:
-    for resolver in list(_LIVE):
-        resolver._after_fork_in_child()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_restart_in_child)
