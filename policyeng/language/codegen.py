@@ -46,15 +46,48 @@ class _Descending:
     __hash__ = None  # type: ignore[assignment]
 
 
-def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """``*`` and ``?`` wildcards, everything else literal, over case-folded text.
+class Glob:
+    """A ``matches`` pattern: ``*`` any run of characters, ``?`` one, the rest literal.
 
     Case-insensitive by Unicode case folding, not ``re.IGNORECASE`` (which lets
     ``İ`` match ``i`` but not ``straße`` match ``STRASSE``): the pattern is folded
     here, and the value is folded before it is matched (``_Generator.condition``).
+
+    Not one regular expression: ``*?*?*?*?*#`` as ``.*.?.*.?...`` backtracks
+    exponentially, and a policy (from a pull request, or a request to the
+    server) must not be able to stall evaluation. The pattern is split at its
+    stars into pieces of fixed length (literals and ``?``); the first piece must
+    match at the start, the last at the end, and each one between at its
+    leftmost place after the previous one, which is correct for globs and takes
+    at most (text length x pattern length) steps.
     """
-    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.casefold()]
-    return re.compile("".join(parts), re.DOTALL)
+
+    __slots__ = ("_first", "_inner", "_last", "_last_width", "_starred")
+
+    def __init__(self, pattern: str) -> None:
+        texts = pattern.casefold().split("*")
+        pieces = [
+            re.compile("".join("." if c == "?" else re.escape(c) for c in text), re.DOTALL)
+            for text in texts
+        ]
+        self._starred = len(pieces) > 1
+        self._first, self._inner, self._last = pieces[0], pieces[1:-1], pieces[-1]
+        self._last_width = len(texts[-1])  # a literal or `?` is one character
+
+    def __call__(self, text: str) -> bool:
+        """Whether the whole of ``text`` (already case-folded) matches."""
+        if not self._starred:
+            return self._first.fullmatch(text) is not None
+        head = self._first.match(text)
+        if head is None:
+            return False
+        position, end = head.end(), len(text) - self._last_width
+        for piece in self._inner:
+            found = piece.search(text, position, end)
+            if found is None:
+                return False
+            position = found.end()
+        return end >= position and self._last.fullmatch(text, end) is not None
 
 
 class Compiled:
@@ -192,9 +225,9 @@ class _Generator:
                 test = self._guarded(guards, f"{source} in {members}")
             return f"(not {test})" if node.negated else test
         if isinstance(node, s.Matches):
-            matcher = self.constant(glob_to_regex(node.pattern.value).fullmatch)
+            matcher = self.constant(Glob(node.pattern.value))
             source, guards = self.value(node.operand)
-            return self._guarded(guards, f"{matcher}({source}.casefold()) is not None")
+            return self._guarded(guards, f"{matcher}({source}.casefold())")
         raise TypeError(f"not a condition: {node!r}")
 
     def compare(self, node: s.Compare) -> str:
