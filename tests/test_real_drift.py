@@ -1,9 +1,9 @@
 """The manual's transcripts on the real catalog snapshots, run and compared line by line.
 
-The snapshots are too large to copy into ``tests/data``; CI keeps them beside
-the repository (``../shared/catalogs/``), and so do these tests. The blocks
-are fenced ``text`` (the docs' own runner, which works in a scratch copy,
-cannot reach them) and marked ``<!-- transcript: NAME -->``. Run with
+The two snapshots are in ``tests/data`` (about 1.3 MB each). The blocks are
+fenced ``text`` and marked ``<!-- transcript: NAME -->``: they print catalog
+fetch times (a file's modification time) and take seconds each, so they run
+here, once, rather than in the docs' own runner. Run with
 ``UPDATE_TRANSCRIPTS=1`` to rewrite a block after an intended change.
 """
 
@@ -20,7 +20,7 @@ from conftest import IMPORTED_FROM, ROOT
 from test_docs import normalise
 
 PAGE = ROOT / "docs" / "ci.md"
-SHARED = ROOT.parent / "shared"
+DATA = ROOT / "tests" / "data"
 BLOCK = re.compile(r"(<!-- transcript: ([\w-]+) -->\n```text\n)(.*?)(```)", re.S)
 UPDATE = os.environ.get("UPDATE_TRANSCRIPTS") == "1"
 
@@ -59,12 +59,10 @@ def run(block: str, work) -> str:
 
 @pytest.mark.parametrize("name", ["real-drift", "real-diff"])
 def test_transcript_on_the_real_catalogs(name, tmp_path):
-    assert (SHARED / "catalogs" / "litellm-2026-03.json").exists(), (
-        f"the real catalogs belong beside the repository, in {SHARED / 'catalogs'}"
-    )
     (tmp_path / "repo").mkdir()
     shutil.copytree(ROOT / "policies", tmp_path / "repo" / "policies")
-    (tmp_path / "shared").symlink_to(SHARED)
+    (tmp_path / "repo" / "tests").mkdir()
+    (tmp_path / "repo" / "tests" / "data").symlink_to(DATA)
     expected = transcripts()[name]
     actual = run(expected, tmp_path)
     if UPDATE and actual != expected:
