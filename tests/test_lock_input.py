@@ -123,6 +123,35 @@ LOCKS = {
         lambda: v2_with(["catalog", "models"], "15"),
         "bad.lock: not a policyeng lock file: $.catalog.models is text, expected a number",
     ),
+    "models negative": (
+        lambda: v2_with(["catalog", "models"], -5),
+        "bad.lock: not a policyeng lock file: $.catalog.models is -5, "
+        "expected a whole number, 0 or more",
+    ),
+    "models not whole": (
+        lambda: v2_with(["catalog", "models"], 2.5),
+        "bad.lock: not a policyeng lock file: $.catalog.models is 2.5, "
+        "expected a whole number, 0 or more",
+    ),
+    "models true": (
+        lambda: v2_with(["catalog", "models"], True),
+        "bad.lock: not a policyeng lock file: $.catalog.models is true or false, expected a number",
+    ),
+    "a policy locked twice (a merge)": (
+        lambda: v2_with(["policies", "chat", "model_name"], "FIRST").replace(
+            '"chat": {', '"chat": {"model_name": "a"}, "chat": {', 1
+        ),
+        "bad.lock: not a policyeng lock file: $.policies.chat is given more than once "
+        "(a merge may have left two entries); keep one, or run `policyeng lock` again",
+    ),
+    "a key twice, deep inside": (
+        lambda: v2_with(["policies", "any-chat", "fields"], {"context_window": 1}).replace(
+            '"context_window": 1', '"context_window": 1, "context_window": 2'
+        ),
+        'bad.lock: not a policyeng lock file: $.policies["any-chat"].fields.context_window '
+        "is given more than once (a merge may have left two entries); keep one, "
+        "or run `policyeng lock` again",
+    ),
     "5,000 digits": (
         lambda: v2_with(["catalog", "models"], 0).replace('"models": 0', '"models": ' + "9" * 5000),
         "bad.lock: not a policyeng lock file: $.catalog.models: 999999999999... is a number of "

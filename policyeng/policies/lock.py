@@ -178,6 +178,26 @@ def _int(text: str) -> int | _Unreadable:
     return int(text)
 
 
+class _Duplicated(dict[str, Any]):
+    """An object that gave one key twice (as a merge can leave a lock); JSON keeps the last.
+
+    The parser hands one back instead of raising, so the shape check can name
+    the JSON path of the duplicate rather than silently trusting one of them.
+    """
+
+    duplicate: str
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) == len(pairs):
+        return data
+    duplicated = _Duplicated(data)
+    keys = [key for key, _ in pairs]
+    duplicated.duplicate = next(key for i, key in enumerate(keys) if key in keys[:i])
+    return duplicated
+
+
 def read_lock(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and check a lock file (version 1 or 2); anything else is a ``PolicyError``.
 
@@ -188,7 +208,13 @@ def read_lock(path: str | os.PathLike[str]) -> dict[str, Any]:
     source = os.fspath(path)
     body = _read_bytes(source)
     try:
-        data = json.loads(body, parse_constant=_constant, parse_float=_float, parse_int=_int)
+        data = json.loads(
+            body,
+            object_pairs_hook=_object,
+            parse_constant=_constant,
+            parse_float=_float,
+            parse_int=_int,
+        )
     except UnicodeDecodeError as exc:
         raise _bad(f"not UTF-8 text (byte {exc.start})", source) from None
     except json.JSONDecodeError as exc:
@@ -239,13 +265,21 @@ def _path(parent: str, key: str | int) -> str:
 
 
 def _unreadable_number(data: Any) -> str | None:
-    """The first NaN, infinite or overlong number anywhere, with its path (iteratively)."""
+    """The first NaN, infinite or overlong number or duplicated key anywhere, with its path.
+
+    Walked iteratively, so a deeply nested lock cannot exhaust the stack.
+    """
     stack: list[tuple[str, Any]] = [("$", data)]
     while stack:
         where, value = stack.pop()
         if isinstance(value, _Unreadable):
             shown = value.text if len(value.text) <= 20 else value.text[:12] + "..."
             return f"{where}: {shown} {value.why}"
+        if isinstance(value, _Duplicated):
+            return (
+                f"{_path(where, value.duplicate)} is given more than once "
+                "(a merge may have left two entries); keep one, or run `policyeng lock` again"
+            )
         if isinstance(value, dict):
             stack.extend((_path(where, k), v) for k, v in reversed(value.items()))
         elif isinstance(value, list):
@@ -307,6 +341,9 @@ def _shape_problem(data: Any) -> str | None:
         problem = _expect(catalog[key], f"$.catalog.{key}", *kinds)
         if problem:
             return problem
+    models = catalog.get("models", 0)
+    if not isinstance(models, int) or models < 0:
+        return f"$.catalog.models is {json.dumps(models)}, expected a whole number, 0 or more"
     policies = data.get("policies")
     problem = _expect(policies, "$.policies", "an object")
     if problem:
