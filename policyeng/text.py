@@ -87,6 +87,18 @@ def plural(count: int, one: str, many: str | None = None) -> str:
     return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
+def quoted(text: str, limit: int = 40) -> str:
+    """``text`` quoted and escaped for a message, cut to its first ``limit`` characters.
+
+    Errors name what the user gave (a policy name, a request field), and that may
+    be 20,000 characters long: a message shows a prefix and the length, never the
+    whole of it (``'xxxx'... (20,000 characters)``).
+    """
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
+
+
 def close_matches(word: str, known: Iterable[str], n: int = 1, cutoff: float = 0.6) -> list[str]:
     """The known names closest to a misspelt one, best first: every "did you mean" asks here.
 

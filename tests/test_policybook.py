@@ -122,6 +122,14 @@ def test_unknown_policy_name_suggests_a_close_one(book):
     assert caught.value.message == "no policy named 'cheap-caht'; did you mean 'cheap-chat'?"
 
 
+def test_an_unknown_name_is_echoed_as_a_short_escaped_prefix(book):
+    with pytest.raises(PolicyError) as caught:
+        book.select("\x1b" + "x" * 20_000, CATALOG)
+    assert caught.value.message == (
+        "no policy named '\\x1b" + "x" * 39 + "'... (20,001 characters)"
+    )
+
+
 def test_file_catalog_key_is_the_default_source(write, tmp_path, monkeypatch):
     monkeypatch.delenv("POLICYENG_CATALOG")  # it would take precedence over `catalog:`
     catalog_file = tmp_path / "catalog.json"

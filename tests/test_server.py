@@ -171,6 +171,30 @@ def test_policy_text_over_the_language_limit_is_rejected_like_on_the_command_lin
     assert deep.status_code == 400 and deep.json()["error"]["kind"] == "limit"
 
 
+def test_a_long_policy_name_is_a_limit_error_not_an_unknown_name_echoed_whole(shared):
+    client = shared
+    answer = client.post("/v1/select", json={"policy": "x" * 20_000})
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["kind"] == "limit"
+    assert error["message"] == "policy is 20,000 characters long; the limit is 10,000"
+    assert len(answer.text) < 500
+
+
+def test_error_messages_echo_only_a_short_escaped_prefix_of_user_text(shared):
+    client = shared
+    named = client.get("/v1/select/" + "y" * 5000 + "%1b")
+    assert named.status_code == 404
+    message = named.json()["error"]["message"]
+    assert message.startswith("no policy named '" + "y" * 40 + "'... (5,001 characters)")
+    assert len(named.text) < 500 and "\x1b" not in named.text
+    name = "z" * 9000 + "\u001b"
+    unknown = client.post("/v1/select", content=f'{{"{name}": 1}}'.encode())
+    assert unknown.status_code == 400 and len(unknown.text) < 500
+    twice = client.post("/v1/select", content=f'{{"{name}": 1, "{name}": 2}}'.encode())
+    assert twice.status_code == 400 and len(twice.text) < 500
+
+
 def test_no_match_is_422_naming_the_funnel(shared):
     client = shared
     answer = client.post("/v1/select", json={"policy": "output_per_mtok < 0"})
@@ -196,6 +220,12 @@ def test_no_match_is_422_naming_the_funnel(shared):
         (b'{"polcy": "healthy"}', "polcy", "unknown field 'polcy'"),
         (b"{}", "policy", "field 'policy' is required"),
         (b'{"policy": "\xff"}', None, "not UTF-8"),
+        (
+            b'{"policy": "healthy", "policy": "supports embeddings"}',
+            "policy",
+            "the body gives field 'policy' more than once",
+        ),
+        (b'{"x": {"a": 1, "a": 2}}', "a", "field 'a' more than once"),
     ],
 )
 def test_malformed_or_mistyped_bodies_are_400_naming_the_field(shared, body, field, says):

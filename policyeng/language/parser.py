@@ -63,10 +63,12 @@ def _get_parser():
     return _parser
 
 
-def parse(text: str) -> s.Policy:
-    """Parse policy text into a ``ast.Policy``; raise ``PolicyError`` on any mistake."""
-    if not isinstance(text, str):
-        raise PolicyError(f"a policy is text, not {type(text).__name__}", kind="type")
+def check_length(text: str) -> None:
+    """Refuse a policy over ``MAX_LENGTH`` characters (``kind="limit"``) before any other check.
+
+    Callers that first look a text up as a policy name call it too, so a
+    20,000-character text is refused as too long, not reported as an unknown name.
+    """
     if len(text) > MAX_LENGTH:
         raise PolicyError.at(
             f"policy is {len(text):,} characters long; the limit is {MAX_LENGTH:,}",
@@ -75,6 +77,13 @@ def parse(text: str) -> s.Policy:
             kind="limit",
             hint="the caret marks the first character past it",
         )
+
+
+def parse(text: str) -> s.Policy:
+    """Parse policy text into a ``ast.Policy``; raise ``PolicyError`` on any mistake."""
+    if not isinstance(text, str):
+        raise PolicyError(f"a policy is text, not {type(text).__name__}", kind="type")
+    check_length(text)
     if not re.sub(r"#[^\n]*", "", text).strip():
         raise PolicyError(
             "the policy is empty",

@@ -18,7 +18,7 @@ from ..catalog.model import Catalog
 from ..catalog.sources import load_catalog
 from ..engine import CatalogLike, Selection, as_catalog
 from ..errors import NoMatch, PolicyError, PolicyFileError
-from ..text import did_you_mean
+from ..text import did_you_mean, quoted
 from .parsing import NamedPolicy, load_file, raise_all, read_text_file
 
 POLICY_SUFFIXES = (".yaml", ".yml")
@@ -84,7 +84,7 @@ class PolicyBook:
     def _unknown(self, name: str) -> PolicyError:
         guess = did_you_mean(name, self.policies)
         hint = None if guess else "policies: " + ", ".join(self.policies)
-        message = f"no policy named {name!r}{guess}"
+        message = f"no policy named {quoted(name)}{guess}"
         return PolicyError(
             message, kind="unknown-policy", hint=hint, source=", ".join(self.paths) or "<policies>"
         )

@@ -34,7 +34,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import CatalogError, Error, NoMatch, PolicyError
-from ..text import did_you_mean
+from ..language.parser import check_length
+from ..text import did_you_mean, quoted
 
 log = logging.getLogger("policyeng")
 
@@ -237,6 +238,8 @@ class DecisionServer:
             raise Reject(503, "not-ready", self.failed or "the catalog is still loading")
         label = self._label(asked)
         try:
+            if asked not in self.names:
+                check_length(asked)
             selection = self.resolver.select(asked)
         except NoMatch as exc:
             self.selections.labels(label).inc()
@@ -320,7 +323,7 @@ class DecisionServer:
 
     def _unknown(self, name: str) -> str:
         guess = did_you_mean(name, sorted(self.names))
-        return f"no policy named {name!r}" + (guess or "; GET /v1/policies lists them")
+        return f"no policy named {quoted(name)}" + (guess or "; GET /v1/policies lists them")
 
     def json(self, status: int, data: Any) -> Response:
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -438,7 +441,11 @@ def parse_json(body: bytes) -> Any:
         raise Reject(400, "request", "the body is not UTF-8 text") from None
     try:
         return json.loads(
-            text, parse_constant=_no_constant, parse_int=_bounded_int, parse_float=_finite_float
+            text,
+            object_pairs_hook=_object,
+            parse_constant=_no_constant,
+            parse_int=_bounded_int,
+            parse_float=_finite_float,
         )
     except json.JSONDecodeError as exc:
         raise Reject(
@@ -448,6 +455,18 @@ def parse_json(body: bytes) -> Any:
         raise Reject(400, "request", "the body's JSON is nested too deeply") from None
     except ValueError as exc:
         raise Reject(400, "request", f"the body's JSON has {exc}") from None
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different: JSON would silently keep the last of two."""
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        keys = [key for key, _ in pairs]
+        twice = next(key for i, key in enumerate(keys) if key in keys[:i])
+        raise Reject(
+            400, "request", f"the body gives field {quoted(twice)} more than once", field=twice[:40]
+        )
+    return data
 
 
 def _no_constant(name: str) -> Any:
@@ -476,7 +495,9 @@ def _fields(body: Any, *, required: dict[str, Any], optional: dict[str, Any]) ->
     for name in body:
         if name not in required and name not in optional:
             known = ", ".join(repr(n) for n in [*required, *optional])
-            raise Reject(400, "request", f"unknown field {name!r} (fields: {known})", field=name)
+            raise Reject(
+                400, "request", f"unknown field {quoted(name)} (fields: {known})", field=name[:40]
+            )
     for name in required:
         if name not in body:
             raise Reject(400, "request", f"field {name!r} is required", field=name)
