@@ -15,7 +15,7 @@ them (file, line, column, the offending line and a caret) in ``str()``.
 
 from __future__ import annotations
 
-from .text import text_width, visible
+from .text import shown_source, text_width, visible
 
 
 class Error(Exception):
@@ -173,9 +173,15 @@ class CatalogError(Error):
         hint: str | None = None,
         retry_after: float | None = None,
     ) -> None:
+        # What an error shows is printed, logged and reported: a URL's credentials
+        # and query values are masked here, once, in the source and in the message
+        # (an HTTP library's text may quote the URL it was given).
+        shown = None if source is None else shown_source(source)
+        if source and shown and shown != source:
+            message = message.replace(source, shown)
         super().__init__(message)
         self.message = message
-        self.source = source
+        self.source = shown
         self.hint = hint
         #: seconds the server asked us to wait (``Retry-After``), when it said
         self.retry_after = retry_after

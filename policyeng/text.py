@@ -120,3 +120,38 @@ def is_terminal(stream: Any) -> bool:
     """Whether a stream is a terminal (a stream without ``isatty`` is not)."""
     isatty = getattr(stream, "isatty", None)
     return bool(isatty is not None and isatty())
+
+
+#: Shown instead of a URL's user:password and of each query parameter's value.
+MASK = "***"
+
+
+def shown_source(source: str) -> str:
+    """A catalog source as every output shows it and a lock records it: no secrets.
+
+    A URL may carry credentials (``https://user:password@host/...``) or a token
+    in its query (``?token=...``), and sources end up in committed lock files,
+    CI logs and reports. The user:password part becomes ``***`` and each query
+    parameter keeps its name but not its value (``?token=***``); a fragment,
+    never sent anyway, is dropped. Anything else (``builtin``, a path) is shown
+    as it is. Only what is shown changes: fetching and the cache use the source
+    as given. Applying it twice gives the same text, so a shown form can be
+    passed on (to an error, a Catalog) safely. Plain string work, not
+    ``urlsplit``: a malformed URL must be masked too, not raise.
+    """
+    scheme, sep, rest = source.partition("://")
+    if not sep:
+        return source
+    authority_end = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:authority_end], rest[authority_end:]
+    if "@" in authority:
+        authority = f"{MASK}@{authority.rpartition('@')[2]}"
+    path, question, query = tail.partition("#")[0].partition("?")
+    if question:
+        query = "&".join(_masked_parameter(p) for p in query.split("&"))
+    return f"{scheme}://{authority}{path}{question}{query}"
+
+
+def _masked_parameter(parameter: str) -> str:
+    name, equals, value = parameter.partition("=")
+    return f"{name}={MASK}" if equals and value else parameter

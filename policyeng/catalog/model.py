@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CatalogError, CatalogWarning
-from ..text import plural
+from ..text import plural, shown_source
 
 if TYPE_CHECKING:
     from .validation import Skipped
@@ -44,6 +44,7 @@ class Catalog:
 
     entries: list[dict[str, Any]]
     source: str
+    location: str
     sha256: str
     fetched_at: str | None
     stale: bool
@@ -63,7 +64,11 @@ class Catalog:
         live_known: bool = False,
         origin: str = "",
     ) -> None:
-        self.entries, self.source, self.sha256 = entries, source, sha256
+        self.entries, self.sha256 = entries, sha256
+        #: where the catalog came from, as outputs show it (a URL's secrets masked)
+        self.source = shown_source(source)
+        #: the source as given, credentials and all: for fetching and the cache, never shown
+        self.location = source
         self.fetched_at, self.stale = fetched_at, stale
         self.skipped = [] if skipped is None else skipped
         self.live_known, self.origin = live_known, origin

@@ -109,7 +109,9 @@ class CatalogCache:
 
     def path_for(self, url: str) -> Path:
         """The entry file of a URL: the host for people, a hash of the URL for uniqueness."""
-        host = "".join(c if c.isalnum() or c in ".-" else "_" for c in urlsplit(url).netloc)
+        # The host without any user:password: the file name is shown (``catalog --info``).
+        netloc = urlsplit(url).netloc.rpartition("@")[2]
+        host = "".join(c if c.isalnum() or c in ".-" else "_" for c in netloc)
         digest = hashlib.sha256(url.encode()).hexdigest()[:16]
         return self.directory / f"{host or 'catalog'}-{digest}.catalog"
 

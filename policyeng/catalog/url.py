@@ -19,6 +19,7 @@ import warnings
 from typing import Any
 
 from ..errors import CatalogError, CatalogWarning
+from ..text import shown_source
 from . import recent
 from .http import FetchSettings, Progress, get, origin_url
 from .model import Catalog, parse_catalog
@@ -208,8 +209,8 @@ def _from_cache(entry: CacheEntry, strict: bool, *, stale: bool, origin: str) ->
 
 def _warn_stale(source: str, reason: str, entry: CacheEntry) -> None:
     warnings.warn(
-        f"catalog {source}: {reason}; using the cached copy fetched {entry.fetched_at_iso} "
-        f"({describe_age(entry.age())} old)",
+        f"catalog {shown_source(source)}: {reason}; using the cached copy fetched "
+        f"{entry.fetched_at_iso} ({describe_age(entry.age())} old)",
         CatalogWarning,
         stacklevel=4,
     )

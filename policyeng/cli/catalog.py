@@ -139,7 +139,7 @@ def _print_catalog_info(catalog, as_json: bool) -> int:
     if is_url(catalog.source):
         from ..catalog.response_cache import CatalogCache
 
-        cache = str(CatalogCache().path_for(catalog.source))
+        cache = str(CatalogCache().path_for(catalog.location))
     age = age_of(catalog.fetched_at)
     info = {
         **catalog.info(),

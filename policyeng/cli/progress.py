@@ -11,7 +11,7 @@ import sys
 import time
 from typing import TextIO
 
-from ..text import is_terminal
+from ..text import is_terminal, shown_source
 
 
 class TerminalProgress:
@@ -41,7 +41,7 @@ class TerminalProgress:
             return
         self._drawn_at = now
         size = _mib(received) + (f" / {_mib(total)}" if total else "")
-        self._draw(f"policyeng: fetching {url}  {size}")
+        self._draw(f"policyeng: fetching {shown_source(url)}  {size}")
 
     def close(self) -> None:
         if self._width:

@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
-from ..text import visible
+from ..text import shown_source, visible
 from .common import (
     EXIT_NO_MATCH,
     EXIT_OK,
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
                 "explain",
                 *(["-f", args.file] if args.file else []),
                 args.expr,
-                *(["--catalog", args.catalog] if args.catalog else []),
+                *(["--catalog", shown_source(args.catalog)] if args.catalog else []),
             ]
         )
         print(

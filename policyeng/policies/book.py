@@ -18,7 +18,7 @@ from ..catalog.model import Catalog
 from ..catalog.sources import load_catalog
 from ..engine import CatalogLike, Selection, as_catalog
 from ..errors import NoMatch, PolicyError, PolicyFileError
-from ..text import did_you_mean, quoted
+from ..text import did_you_mean, quoted, shown_source
 from .parsing import NamedPolicy, load_file, raise_all, read_text_file
 
 POLICY_SUFFIXES = (".yaml", ".yml")
@@ -279,7 +279,8 @@ def named_catalog(policies: Iterable[NamedPolicy]) -> str | None:
     policies = list(policies)
     named = {p.catalog for p in policies if p.catalog}
     if len(named) > 1:
-        files = "; ".join(sorted({f"{p.file}: {p.catalog}" for p in policies if p.catalog}))
+        shown = {f"{p.file}: {shown_source(p.catalog)}" for p in policies if p.catalog}
+        files = "; ".join(sorted(shown))
         raise PolicyError(
             f"the policy files name different catalogs ({files}); pass --catalog", kind="file"
         )

@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -35,7 +34,7 @@ from starlette.routing import Route
 
 from ..errors import CatalogError, Error, NoMatch, PolicyError
 from ..language.parser import check_length
-from ..text import did_you_mean, quoted
+from ..text import did_you_mean, quoted, shown_source
 
 log = logging.getLogger("policyeng")
 
@@ -550,10 +549,7 @@ def public_source(source: Any) -> Any:
     if not isinstance(source, str) or source in ("builtin", "<memory>"):
         return source
     if source.startswith(("http://", "https://")):
-        parts = urlsplit(source)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-        return f"{parts.scheme}://{host}{port}{parts.path}"
+        return shown_source(source)
     return os.path.basename(source.rstrip("/\\")) or "file"
 
 
