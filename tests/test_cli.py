@@ -129,9 +129,17 @@ def test_catalog_where_ranks_when_the_policy_says_order_by():
     assert prices == sorted(prices, reverse=True) and len(prices) >= 3
 
 
+def test_catalog_where_matching_nothing_exits_1_also_with_json():
+    result = run_cli("catalog", "--where", "output_per_mtok < 0", "--json")
+    assert (result.returncode, json.loads(result.stdout)) == (1, [])
+    assert run_cli("catalog", "--where", "supports chat").returncode == 0
+    assert run_cli("catalog").returncode == 0
+
+
 def test_catalog_where_names_a_value_no_model_has():
     result = run_cli("catalog", "--where", "supports chatt")
-    assert result.returncode == 0
+    assert result.returncode == 1
+    assert "0 of 55 models, catalog builtin" in result.stderr.splitlines()
     assert "policyeng: no model in the catalog supports 'chatt'; did you mean 'chat'?" in (
         result.stderr.splitlines()
     )

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..text import visible
-from .common import EXIT_OK, add_catalog_options, load_catalog_for, print_json
+from .common import EXIT_NO_MATCH, EXIT_OK, add_catalog_options, load_catalog_for, print_json
 
 
 def add_parser(commands) -> None:
@@ -38,15 +38,18 @@ def run(args: argparse.Namespace) -> int:
     if args.info:
         return _print_catalog_info(catalog, args.json)
     entries = _listed(args.where, catalog)
+    # Exit 1 when --where lets nothing through, as every command does on no match,
+    # so a script can tell "nothing matched" from "here is the list".
+    code = EXIT_NO_MATCH if args.where and not entries else EXIT_OK
     if args.json:
         print_json(entries)
-        return EXIT_OK
+        return code
     print("\n".join(_table_lines(entries, sys.stdout)))
     print(
         visible(f"{len(entries)} of {len(catalog)} models, catalog {catalog.source}"),
         file=sys.stderr,
     )
-    return EXIT_OK
+    return code
 
 
 def _table_lines(entries: list[dict[str, Any]], stream) -> list[str]:
