@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from catalog_server import reply, slowly, with_etag
 from conftest import AGE, IMPORTED_FROM
 
@@ -162,7 +163,26 @@ def test_a_failed_refresh_is_an_error_even_with_a_cache(server):
     assert done.returncode == 3
     assert done.stderr == (
         f"policyeng: catalog {server.url()}: invalid JSON at line 1, column 1: Expecting value\n"
+        "hint: the response is HTML, not JSON: a login page, a proxy's error page, "
+        "or the wrong URL?\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "hinted"),
+    [
+        (b"\r\n  <!doctype html><html><body>Sign in</body></html>", True),
+        (b"\xef\xbb\xbf<html>", True),
+        (b"Service Unavailable", False),
+        (b'[{"model_name": "x"', False),
+    ],
+)
+def test_an_html_page_where_the_catalog_should_be_gets_a_hint(server, body, hinted):
+    server.script("/api/models", reply(200, body))
+    done = run("catalog", "--catalog", server.url())
+    assert done.returncode == 3
+    assert done.stderr.startswith(f"policyeng: catalog {server.url()}: invalid JSON at line ")
+    assert ("hint: the response is HTML, not JSON" in done.stderr) is hinted
 
 
 def test_offline_refresh_is_a_usage_error():

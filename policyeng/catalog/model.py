@@ -282,10 +282,23 @@ def _plain_json(body: bytes, source: str, **hooks: Any) -> Any:
         raise CatalogError(f"is not UTF-8 text (byte {exc.start})", source=source) from None
     except json.JSONDecodeError as exc:
         raise CatalogError(
-            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+            source=source,
+            hint=_HTML_HINT if _looks_like_html(body) else None,
         ) from None
     except RecursionError:
         raise CatalogError("is nested too deeply to be a catalog", source=source) from None
+
+
+_HTML_HINT = "the response is HTML, not JSON: a login page, a proxy's error page, or the wrong URL?"
+
+
+def _looks_like_html(body: bytes | str) -> bool:
+    """Whether a body that is not JSON starts like markup (``<!doctype html>``, ``<html>``)."""
+    start = body[:1024].lstrip()
+    if isinstance(start, bytes):
+        return start.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<")
+    return start.removeprefix("\ufeff").lstrip().startswith("<")
 
 
 #: Threads that report skipped entries their own way (a resolver's refresh logs them): no

@@ -122,7 +122,10 @@ def _load_url(
         recent.failed(key, exc, stale, entry)
         if entry is None or stale is None:
             raise CatalogError(
-                f"{exc.message}; no cached copy", source=source, retry_after=exc.retry_after
+                f"{exc.message}; no cached copy",
+                source=source,
+                retry_after=exc.retry_after,
+                hint=exc.hint,
             ) from None
         if not fallback:
             raise
@@ -137,7 +140,10 @@ def _as_before(source: str, remembered: recent.Failed, fallback: bool) -> Catalo
     error = remembered.error
     if remembered.stale is None or remembered.entry is None:
         raise CatalogError(
-            f"{error.message}; no cached copy", source=source, retry_after=error.retry_after
+            f"{error.message}; no cached copy",
+            source=source,
+            retry_after=error.retry_after,
+            hint=error.hint,
         )
     if not fallback:
         raise CatalogError(
