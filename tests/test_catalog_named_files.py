@@ -25,6 +25,13 @@ def test_a_mistyped_builtin_exits_3_wherever_it_is_named(where):
     )
 
 
+@pytest.mark.parametrize("given", ["BUILTIN", " builtin", "Builtin\n", "BUILDIN"])
+def test_builtin_is_suggested_whatever_its_case_or_surrounding_spaces(given):
+    done = run_cli("select", "supports chat", env={"POLICYENG_CATALOG": given})
+    assert (done.returncode, done.stdout) == (3, "")
+    assert "file not found; did you mean 'builtin'?\n" in done.stderr
+
+
 def test_a_missing_file_in_the_environment_is_an_error_not_a_fallback(tmp_path):
     missing = str(tmp_path / "catalog.json")
     done = run_cli("select", "supports chat", env={"POLICYENG_CATALOG": missing})

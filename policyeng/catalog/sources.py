@@ -219,7 +219,11 @@ def _read_file(source: str, strict: bool) -> Catalog:
         body = read_regular_file(source, MAX_CATALOG_FILE_BYTES)
         mtime = os.stat(source).st_mtime
     except FileNotFoundError:
-        guess = did_you_mean(source, ["builtin"], cutoff=0.75) if os.sep not in source else ""
+        guess = (
+            did_you_mean(source.strip().casefold(), ["builtin"], cutoff=0.75)
+            if os.sep not in source
+            else ""
+        )
         raise CatalogError(f"file not found{guess}", source=source, hint=SOURCES) from None
     except IsADirectoryError:
         raise CatalogError("is a directory, not a JSON file", source=source, hint=SOURCES) from None
