@@ -112,3 +112,17 @@ def test_a_comparison_that_reads_no_field_is_an_error():
     assert (error.kind, error.message) == ("type", "this comparison is the same for every model")
     assert error.hint == "to compare the field, drop the quotes: `provider`"
     assert error_of("healthy and 3 == 3").column == 13
+
+
+def test_division_by_a_literal_zero_is_an_error_with_the_caret_under_it():
+    error = error_of("output_per_mtok / 0 < 1")
+    assert error.kind == "type"
+    assert str(error).splitlines()[:3] == [
+        "<policy>:1:17: division by 0: the value would be missing for every model",
+        "  output_per_mtok / 0 < 1",
+        "                  ^^^",
+    ]
+    assert error.hint and "other than 0" in error.hint
+    assert error_of("healthy order by (input_per_mtok) / (-0.0)").column == 35
+    assert policyeng.compile("output_per_mtok / 2 < 1") is not None
+    assert policyeng.compile("output_per_mtok / context_window < 1") is not None

@@ -111,6 +111,8 @@ class _Types:
         if isinstance(node, s.Arithmetic):
             _expect(self, node.left, NUMBER, f"a number before `{node.op}`")
             _expect(self, node.right, NUMBER, f"a number after `{node.op}`")
+            if node.op == "/" and _is_zero(node.right):
+                raise self.division_by_zero(node)
             return NUMBER
         if isinstance(node, s.Compare):
             return self.compare(node)
@@ -139,6 +141,16 @@ class _Types:
                 )
             return BOOLEAN
         raise TypeError(f"not a policy node: {node!r}")
+
+    def division_by_zero(self, node: s.Arithmetic) -> PolicyError:
+        """Dividing by a literal 0 leaves every model without a value: refused, caret on `/ 0`."""
+        left, right = getattr(node.left, "span", None), getattr(node.right, "span", None)
+        if left is None or right is None:
+            return self.error(node, _DIVIDED_BY_ZERO, kind="type", hint=_ZERO_HINT)
+        start = _operator_offset(self.text, left.end, right.start)
+        error = PolicyError.at(_DIVIDED_BY_ZERO, self.text, start, kind="type", hint=_ZERO_HINT)
+        error.length = max(1, right.end - start)
+        return error
 
     def compare(self, node: s.Compare) -> str:
         if not s.fields_used(node):
@@ -191,6 +203,30 @@ class _Types:
                 hint="text and booleans compare with == and != only",
             )
         return BOOLEAN
+
+
+_DIVIDED_BY_ZERO = "division by 0: the value would be missing for every model"
+_ZERO_HINT = "divide by a field or a number other than 0, e.g. `output_per_mtok / 1000`"
+
+
+def _is_zero(node: s.Node) -> bool:
+    """Whether ``node`` is a literal 0 (``0``, ``0.0``, ``-0``), not an expression that may be."""
+    while isinstance(node, s.Negative):
+        node = node.operand
+    return isinstance(node, s.Number) and node.value == 0
+
+
+def _operator_offset(text: str, after: int, before: int) -> int:
+    """Where the `/` between two operands stands (skipping spaces, parentheses, comments)."""
+    index = after
+    while index < before:
+        if text[index] == "/":
+            return index
+        if text[index] == "#":
+            newline = text.find("\n", index, before)
+            index = before if newline < 0 else newline
+        index += 1
+    return after
 
 
 def uses_live(policy: s.Policy) -> bool:
