@@ -104,6 +104,17 @@ def test_a_bad_expression_is_the_usual_policy_error(catalog_file):
     assert info.value.kind == "syntax"
 
 
+def test_a_name_without_policy_files_hints_that_names_need_them(catalog_file):
+    with Resolver(None, catalog=catalog_file) as resolver:
+        with pytest.raises(PolicyError) as info:
+            resolver.select("support-chat")
+        assert "names need policy files" in str(info.value.hint)
+        assert '`Resolver("policies/")`' in str(info.value)
+        with pytest.raises(PolicyError) as info:
+            resolver.select("supports chat and")
+        assert "policy files" not in str(info.value.hint)
+
+
 def test_no_match_is_raised_each_time_with_the_funnel(catalog_file):
     with Resolver(None, catalog=catalog_file) as resolver:
         for _ in range(2):

@@ -142,9 +142,11 @@ class Picker:
             return [(current, book.policies[current].compiled) for current in book.chain(name)]
         try:
             return [(None, compile(name))]
-        except PolicyError:
+        except PolicyError as exc:
             if book is not None and _looks_like_a_name(name):
                 raise book._unknown(name) from None
+            if book is None and exc.kind != "limit" and _looks_like_a_name(name):
+                exc.hint = "; ".join(filter(None, [exc.hint, _NAMES_NEED_FILES]))
             raise
 
     def named_chain(self, name: str) -> list[tuple[str, Policy]]:
@@ -196,6 +198,12 @@ def _no_match(state: State, name: str, chain: list[tuple[str | None, Policy]]) -
         for via, policy in chain
     ]
     return chain_no_match(name, tried)
+
+
+_NAMES_NEED_FILES = (
+    "if this is a policy name, names need policy files: "
+    '`Resolver("policies/")`; without them the text is read as a policy'
+)
 
 
 def _looks_like_a_name(text: str) -> bool:
