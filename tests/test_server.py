@@ -195,6 +195,16 @@ def test_error_messages_echo_only_a_short_escaped_prefix_of_user_text(shared):
     assert twice.status_code == 400 and len(twice.text) < 500
 
 
+@pytest.mark.parametrize("policy", ["a" * 9000 + " > 1", "provider == " + "Q" * 9000])
+def test_an_unknown_field_is_named_by_a_short_prefix(shared, policy):
+    answer = shared.post("/v1/select", json={"policy": policy})
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["kind"] == "unknown-field"
+    assert "'... (9,000 characters)" in error["message"]
+    assert len(answer.text) < 600
+
+
 def test_no_match_is_422_naming_the_funnel(shared):
     client = shared
     answer = client.post("/v1/select", json={"policy": "output_per_mtok < 0"})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..errors import PolicyError
 from ..fields import BOOLEAN, FIELDS, LIST, NUMBER, STRING
-from ..text import close_matches
+from ..text import close_matches, quoted
 from . import ast as s
 
 
@@ -23,10 +23,10 @@ def check(policy: s.Policy, text: str) -> tuple[str, ...]:
         if kind == LIST:
             raise types.error(key.expr, "a list field cannot rank models", kind="type")
         if not s.fields_used(key.expr):
-            quoted = key.expr.value if isinstance(key.expr, s.String) else None
+            in_quotes = key.expr.value if isinstance(key.expr, s.String) else None
             hint = (
-                f"to rank by the field, drop the quotes: `{quoted}`"
-                if quoted in FIELDS
+                f"to rank by the field, drop the quotes: `{in_quotes}`"
+                if in_quotes in FIELDS
                 else "rank by a field, e.g. `order by output_per_mtok`"
             )
             raise types.error(
@@ -76,7 +76,7 @@ class _Types:
         kind = FIELDS.get(name)
         if kind is None:
             close = close_fields(name)
-            message = f"unknown field '{name}'"
+            message = f"unknown field {quoted(name)}"
             if close:
                 message += f"; did you mean '{close[0]}'?"
             hint = None if close else "fields: " + ", ".join(sorted(FIELDS))
@@ -154,7 +154,7 @@ class _Types:
 
     def compare(self, node: s.Compare) -> str:
         if not s.fields_used(node):
-            quoted = next(
+            in_quotes = next(
                 (
                     side.value
                     for side in (node.left, node.right)
@@ -163,8 +163,8 @@ class _Types:
                 None,
             )
             hint = (
-                f"to compare the field, drop the quotes: `{quoted}`"
-                if quoted
+                f"to compare the field, drop the quotes: `{in_quotes}`"
+                if in_quotes
                 else "compare a field, e.g. `output_per_mtok < 1`"
             )
             raise self.error(
@@ -180,9 +180,11 @@ class _Types:
             ):
                 raise self.error(
                     side,
-                    f"unknown field '{side.name}'",
+                    f"unknown field {quoted(side.name)}",
                     kind="unknown-field",
-                    hint=f'to compare with the text {side.name}, quote it: "{side.name}"',
+                    hint=f"to compare with the text {side.name[:40]}, quote it: "
+                    f'"{side.name[:40]}"'
+                    + ("" if len(side.name) <= 40 else " (shown cut to 40 characters)"),
                 )
         left, right = self.of(node.left), self.of(node.right)
         for side, kind in ((node.left, left), (node.right, right)):
