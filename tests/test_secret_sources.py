@@ -182,5 +182,7 @@ def test_resolver_status_and_errors_show_no_secret(server, write):
         ready = resolver.status()
         assert ready["catalog"]["source"] == shown_source(secret_url(server))
         failed = resolver.refresh()
+        shown = repr(resolver)
     assert failed["refresh_failures"] == 1 and failed["last_error"]
-    shows_no_secret(json.dumps(ready), json.dumps(failed))
+    assert shown.startswith("<Resolver 'http://***@127.0.0.1:")
+    shows_no_secret(json.dumps(ready), json.dumps(failed), shown)

@@ -50,7 +50,7 @@ from ..catalog.sources import is_url, load_catalog
 from ..catalog.times import iso_time
 from ..engine import Selection
 from ..errors import CatalogError, UsageError
-from ..text import plural, visible
+from ..text import plural, shown_source, visible
 from .arguments import (
     PolicyPaths,
     chain_source,
@@ -150,7 +150,7 @@ class Resolver:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "started" if self._started else "not started"
-        return f"<Resolver {self.source!r} {state}>"
+        return f"<Resolver {shown_source(self.source)!r} {state}>"
 
     @property
     def book(self):
