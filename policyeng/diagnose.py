@@ -381,12 +381,7 @@ def classify_drift(
     entry = catalog.get(locked["model_name"])
     assert entry is not None and now is not None  # it passes, so the chain resolves
     if now["model_name"] == locked["model_name"]:
-        detail: dict[str, Any] = {
-            "category": {
-                "then": _then(locked, "category"),
-                "now": plain_value(entry.get("category")),
-            }
-        }
+        detail: dict[str, Any] = {"category": _category_then_and_now(locked, entry)}
         return {
             **result,
             "reason": "endpoint",
@@ -406,6 +401,11 @@ def _brief(pick: dict[str, Any] | None) -> dict[str, Any] | None:
         "endpoint": pick.get("endpoint"),
         "via": pick.get("via"),
     }
+
+
+def _category_then_and_now(locked: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """The locked model's category when it was locked and now: what moved its endpoint."""
+    return {"then": _then(locked, "category"), "now": plain_value(entry.get("category"))}
 
 
 def _then(locked: dict[str, Any], field: str) -> Any:
@@ -435,12 +435,7 @@ def _lost(locked: dict[str, Any], policy: Policy, catalog: Catalog) -> dict[str,
                 "text": f"{model} fails clause {index} `{text}`" + (f": {shown}" if shown else ""),
             }
     if "endpoint" not in entry:
-        detail = {
-            "category": {
-                "then": _then(locked, "category"),
-                "now": plain_value(entry.get("category")),
-            }
-        }
+        detail = {"category": _category_then_and_now(locked, entry)}
         return {
             "reason": "no-endpoint",
             "detail": detail,
