@@ -162,8 +162,13 @@ class Selection:
 
     @property
     def catalog(self) -> dict[str, Any]:
-        """Where the catalog came from: source, sha256, fetched_at, stale."""
-        return self.catalog_ref.info()
+        """Where the catalog came from: source, sha256, fetched_at, stale.
+
+        ``stale`` is the catalog's own flag (a fall-back copy) or the answering
+        resolver's (its last refresh failed), so every consumer reads one value.
+        """
+        info = self.catalog_ref.info()
+        return {**info, "stale": bool(self.stale or info["stale"])}
 
     @property
     def base_url(self) -> str:

@@ -88,6 +88,8 @@ def test_failures_back_off_exponentially_up_to_refresh(server, policies, clock):
         status = resolver.status()
     assert delays == [1, 2, 4, 8, 10, 10]
     assert (selection.model_name, selection.stale) == ("a", True)
+    # every view of the selection says so, as select --json and the server show it
+    assert selection.catalog["stale"] is True and selection.to_dict()["catalog"]["stale"] is True
     assert status["state"] == "stale" and status["catalog"]["stale"] is True
     assert status["last_error"].startswith("catalog http://127.0.0.1:")
     assert "HTTP 500" in status["last_error"]

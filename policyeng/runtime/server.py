@@ -266,16 +266,10 @@ class DecisionServer:
         if kept is not None and kept[0] is selection:
             return kept[1]
         data = selection.to_dict(top=top)
-        # The resolver knows better than the catalog whether its copy is confirmed.
-        stale = bool(getattr(selection, "stale", False) or data["catalog"]["stale"])
-        data["catalog"] = {
-            **data["catalog"],
-            "stale": stale,
-            "source": public_source(data["catalog"]["source"]),
-        }
-        data.setdefault("url", selection.url)
-        data.setdefault("base_url", selection.base_url)
-        data["degraded"] = bool(getattr(selection, "degraded", False))
+        data["catalog"]["source"] = public_source(data["catalog"]["source"])
+        data["url"] = selection.url
+        data["base_url"] = selection.base_url
+        data["degraded"] = selection.degraded
         text = self.redact(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
         if len(self._answers) >= 256:
             self._answers.clear()
@@ -311,7 +305,7 @@ class DecisionServer:
                 endpoint=selection.endpoint,
                 via=selection.via,
                 degraded=bool(selection.degraded),
-                stale=bool(getattr(selection, "stale", False) or selection.catalog["stale"]),
+                stale=selection.catalog["stale"],
                 catalog_sha256=selection.catalog["sha256"],
             )
         text = self.redact(json.dumps(line, ensure_ascii=False)) + "\n"
